@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+import meow from 'meow';
+import { COMMANDS, findCommand } from './commands/index.js';
+import type { Command, CommandContext } from './commands/types.js';
+import { loadConfig } from './config/load.js';
+import { redactError } from './config/redact.js';
+import { CesarError, EXIT } from './errors.js';
+import { openRuntime, type Runtime } from './runtime.js';
+
+// The entry point: parse, dispatch, turn every error into a message and an exit code.
+// This is the only file that calls process.exit.
+
+const DEFAULT_COMMAND = 'check';
+
+function overview(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: cesar <command> [flags]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'With no command, cesar runs `check` on the configured (or embedded demo) databases.',
+    'Configuration comes from the environment, .env and .env.cockroach (see README.md).',
+    'Exit codes: 0 ok, 1 failure, 2 usage or configuration error.',
+    'Run `cesar <command> --help` for a command\'s flags.',
+  ].join('\n');
+}
+
+function commandHelp(cmd: Command): string {
+  const flagLines = Object.entries(cmd.flags).map(([name, f]) => {
+    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const value = f.type === 'boolean' ? '' : f.choices ? ` <${f.choices.join('|')}>` : ` <${f.type}>`;
+    const extra = [f.isMultiple ? 'repeatable' : '', f.default !== undefined ? `default ${String(f.default)}` : ''].filter(Boolean).join(', ');
+    return `  --${kebab}${value}\n      ${f.description}${extra ? ` (${extra})` : ''}`;
+  });
+  return [`Usage: cesar ${cmd.usage}`, '', cmd.summary, '', 'Flags:', ...flagLines, '  --help\n      Show this help', '', `Exit codes: ${cmd.exitCodes ?? '0 ok, 1 failure'}, 2 usage or configuration error.`].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(`${overview()}\n`);
+    return EXIT.ok;
+  }
+  if (first === '--version' || first === '-v') {
+    const { VERSION } = await import('./version.js');
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const name = first === undefined || first.startsWith('-') ? DEFAULT_COMMAND : first;
+  const cmd = findCommand(name);
+  if (!cmd) {
+    process.stderr.write(`cesar: unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}.\n`);
+    return EXIT.usage;
+  }
+  const rest = name === first ? argv.slice(1) : argv;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${commandHelp(cmd)}\n`);
+    return EXIT.ok;
+  }
+  const cli = meow({
+    importMeta: import.meta,
+    argv: rest,
+    autoHelp: false,
+    autoVersion: false,
+    allowUnknownFlags: false,
+    flags: Object.fromEntries(
+      Object.entries(cmd.flags).map(([k, f]) => {
+        const { description: _d, ...spec } = f;
+        return [k, spec];
+      }),
+    ) as never,
+  });
+  if (cli.input.length > 0) {
+    process.stderr.write(`cesar ${cmd.name}: unexpected argument "${cli.input[0]}". Usage: cesar ${cmd.usage}\n`);
+    return EXIT.usage;
+  }
+  let runtime: Runtime | undefined;
+  const ctx: CommandContext = {
+    flags: cli.flags as Record<string, unknown>,
+    input: cli.input,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    async runtime() {
+      if (!runtime) {
+        const config = loadConfig();
+        for (const w of config.warnings) process.stderr.write(`cesar: warning: ${w}\n`);
+        runtime = await openRuntime(config);
+      }
+      return runtime;
+    },
+  };
+  try {
+    return await cmd.run(ctx);
+  } finally {
+    await runtime?.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof CesarError) {
+      process.stderr.write(`cesar: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
+    process.stderr.write(`cesar: unexpected error: ${redactError(err)}\n`);
+    process.exit(EXIT.failure);
+  },
+);

@@ -1,0 +1,33 @@
+import type { Runtime } from '../runtime.js';
+
+/** One flag's contract, written once: meow parses and validates from it, help is generated from it. */
+export interface FlagSpec {
+  type: 'string' | 'boolean' | 'number';
+  description: string;
+  choices?: string[];
+  isMultiple?: boolean;
+  default?: string | boolean | number;
+  shortFlag?: string;
+}
+
+/** What a command gets: parsed flags and a way to open the runtime (so `--help` never connects). */
+export interface CommandContext {
+  flags: Record<string, unknown>;
+  input: string[];
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Loads the configuration and opens the databases; closed by the entry point. */
+  runtime(): Promise<Runtime>;
+}
+
+/** A subcommand of `cesar`. */
+export interface Command {
+  name: string;
+  summary: string;
+  /** Usage line after `cesar `. */
+  usage: string;
+  flags: Record<string, FlagSpec>;
+  /** Exit codes beyond 0/1/2, documented in help. */
+  exitCodes?: string;
+  run(ctx: CommandContext): Promise<number>;
+}

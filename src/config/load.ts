@@ -1,0 +1,159 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { CesarError, EXIT } from '../errors.js';
+import { DURATION_FORM, parseDuration } from './duration.js';
+import { registerSecret, registerUrlSecrets } from './redact.js';
+import { ENVIRONMENTS, type Config, type Environment } from './types.js';
+import { validateDbUrl } from './url.js';
+
+/** The files read from the working directory, in order; a later file overrides an earlier one. */
+export const ENV_FILES = ['.env', '.env.cockroach'] as const;
+
+/** Variables as seen by cesar: file values overlaid by the real environment (the environment wins). */
+export interface LoadedEnv {
+  vars: Record<string, string | undefined>;
+  files: string[];
+  /** Lines of the files that are not KEY=VALUE (ignored, reported as warnings). */
+  warnings: string[];
+}
+
+const LINE_OK = /^\s*(?:#.*|export\s+[A-Za-z_][\w.-]*\s*=.*|[A-Za-z_][\w.-]*\s*=.*|)$/;
+
+/** Reads .env then .env.cockroach from `cwd` and overlays the real environment. */
+export function loadEnvFiles(cwd: string, env: NodeJS.ProcessEnv): LoadedEnv {
+  const fromFiles: Record<string, string> = {};
+  const files: string[] = [];
+  const warnings: string[] = [];
+  for (const name of ENV_FILES) {
+    const file = path.join(cwd, name);
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new CesarError('CONFIG_FILE', `cannot read ${name}: ${(err as Error).message}`, { exitCode: EXIT.usage });
+    }
+    files.push(name);
+    Object.assign(fromFiles, dotenv.parse(text));
+    warnings.push(...garbageLines(name, text));
+  }
+  return { vars: { ...fromFiles, ...env }, files, warnings };
+}
+
+// dotenv skips lines it cannot parse without a word; an operator deserves to know.
+function garbageLines(name: string, text: string): string[] {
+  const out: string[] = [];
+  let inQuote: string | null = null;
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (inQuote) {
+      if (line.includes(inQuote)) inQuote = null;
+      return;
+    }
+    const open = /=\s*(["'`])(?:(?!\1).)*$/.exec(line);
+    if (open) inQuote = open[1]!;
+    if (!LINE_OK.test(line)) out.push(`${name} line ${i + 1}: not KEY=VALUE, ignored`);
+  });
+  return out;
+}
+
+/** Builds and validates the configuration; throws one CesarError (exit 2) listing every problem. */
+export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Config & { warnings: string[] } {
+  const cwd = options.cwd ?? process.cwd();
+  const loaded = loadEnvFiles(cwd, options.env ?? process.env);
+  const v = (name: string): string | undefined => {
+    const value = loaded.vars[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+  const problems: string[] = [];
+  const check = <T>(fn: () => T, fallback: T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      problems.push((err as Error).message);
+      return fallback;
+    }
+  };
+
+  const envName = (v('ENVIRONMENT') ?? 'development').toLowerCase();
+  const environment = ENVIRONMENTS.includes(envName as Environment) ? (envName as Environment) : undefined;
+  if (!environment) problems.push(`ENVIRONMENT: "${v('ENVIRONMENT')}" is not allowed; use one of ${ENVIRONMENTS.join(', ')}.`);
+
+  const localVar = v('LOCAL_DB_URL') !== undefined ? 'LOCAL_DB_URL' : 'DATABASE_URL';
+  const localUrl = v('LOCAL_DB_URL') ?? v('DATABASE_URL');
+  const cloudUrl = v('COCKROACH_DB_URL');
+  registerUrlSecrets(localUrl);
+  registerUrlSecrets(cloudUrl);
+  if (localUrl) check(() => validateDbUrl(localUrl, localVar, cwd), undefined);
+  if (cloudUrl) check(() => validateDbUrl(cloudUrl, 'COCKROACH_DB_URL', cwd), undefined);
+
+  const embedded = !localUrl && !cloudUrl && environment === 'development';
+  if (environment && environment !== 'development') {
+    if (!localUrl) problems.push(`LOCAL_DB_URL is missing: ENVIRONMENT=${environment} needs both databases configured (the embedded demo is for development only).`);
+    if (!cloudUrl) problems.push(`COCKROACH_DB_URL is missing: ENVIRONMENT=${environment} needs both databases configured (the embedded demo is for development only).`);
+  }
+  if (environment === 'production' && cloudUrl) check(() => requireTlsInProduction(cloudUrl), undefined);
+
+  const apiPortText = v('CESAR_API_PORT') ?? '8000';
+  const apiPort = Number(apiPortText);
+  if (!/^\d+$/.test(apiPortText) || apiPort > 65535) problems.push(`CESAR_API_PORT: "${apiPortText}" is not a port; use a whole number from 0 to 65535.`);
+  const apiHost = v('CESAR_API_HOST') ?? '127.0.0.1';
+  if (/[\s/]/.test(apiHost)) problems.push(`CESAR_API_HOST: "${apiHost}" is not a host name or address (e.g. 127.0.0.1, 0.0.0.0, ::1).`);
+  const token = v('CESAR_API_TOKEN');
+  registerSecret(token);
+  if (token !== undefined && token.length < 16) problems.push('CESAR_API_TOKEN: too short; use at least 16 characters (e.g. `openssl rand -hex 24`).');
+
+  const syncIntervalMs = check(() => parseDuration(v('CESAR_SYNC_INTERVAL') ?? '5m', 'CESAR_SYNC_INTERVAL', { minMs: 1000, maxMs: 86_400_000 }), 300_000);
+  const connectMs = check(() => parseDuration(v('CESAR_CONNECT_TIMEOUT') ?? '5s', 'CESAR_CONNECT_TIMEOUT', { minMs: 100, maxMs: 300_000 }), 5000);
+  const statementMs = check(() => parseDuration(v('CESAR_STATEMENT_TIMEOUT') ?? '60s', 'CESAR_STATEMENT_TIMEOUT', { minMs: 100, maxMs: 86_400_000 }), 60_000);
+
+  const list = (name: string, fallback: string[]): string[] => {
+    const raw = v(name);
+    return raw === undefined ? fallback : raw.split(',').map((s) => s.trim()).filter(Boolean);
+  };
+  const criticalTables = list('CESAR_CRITICAL_TABLES', ['agents']);
+  for (const t of criticalTables) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(t)) problems.push(`CESAR_CRITICAL_TABLES: "${t}" is not a table name; use comma-separated lower_snake_case names.`);
+  }
+  const corsOrigins = list('CESAR_API_CORS_ORIGINS', []);
+  for (const o of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(o)) problems.push(`CESAR_API_CORS_ORIGINS: "${o}" is not an origin; use comma-separated origins like https://ops.example.com.`);
+  }
+
+  if (problems.length > 0 || !environment) {
+    const where = loaded.files.length ? ` (read from the environment and ${loaded.files.join(', ')})` : '';
+    throw new CesarError('CONFIG', `configuration error${where}:\n  - ${problems.join('\n  - ')}`, { exitCode: EXIT.usage });
+  }
+  return {
+    environment,
+    urls: { ...(localUrl ? { local: localUrl } : {}), ...(cloudUrl ? { cloud: cloudUrl } : {}) },
+    embedded,
+    api: { host: apiHost, port: apiPort, token, corsOrigins },
+    syncIntervalMs,
+    dataDir: path.resolve(cwd, v('CESAR_DATA_DIR') ?? '.cesar'),
+    timeouts: { connectMs, statementMs },
+    criticalTables,
+    loadedFiles: loaded.files,
+    warnings: loaded.warnings,
+  };
+}
+
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)$/i;
+
+/** True for localhost, 127.0.0.0/8 and ::1. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+function requireTlsInProduction(url: string): void {
+  const u = new URL(url);
+  const mode = u.searchParams.get('sslmode') ?? 'prefer';
+  if (!isLoopbackHost(u.hostname) && ['disable', 'allow', 'prefer'].includes(mode)) {
+    throw new Error(
+      `COCKROACH_DB_URL: production refuses a connection to ${u.hostname} without TLS (sslmode=${mode}); ` +
+        'use sslmode=verify-full (and sslrootcert=<file> for a self-hosted cluster).',
+    );
+  }
+}
+
+export { DURATION_FORM };

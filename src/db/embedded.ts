@@ -1,0 +1,190 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { CesarError, EXIT } from '../errors.js';
+
+/** Which side of the sync an embedded database stands in for. */
+export type EmbeddedRole = 'local' | 'cloud';
+
+/** One running embedded database, reachable with the ordinary `pg` driver at `url`. */
+export interface EmbeddedDatabase {
+  role: EmbeddedRole;
+  /** postgres://postgres@<host>:<port>/postgres — PGlite accepts any password, so none is given. */
+  url: string;
+  dataDir: string;
+}
+
+/** The two embedded databases; close() stops both and releases their directories. */
+export interface EmbeddedPair {
+  local: EmbeddedDatabase;
+  cloud: EmbeddedDatabase;
+  close(): Promise<void>;
+}
+
+const ROLES: readonly EmbeddedRole[] = ['local', 'cloud'];
+const LOCK_FILE = 'cesar.lock';
+// The socket server's default is 1, and excess sockets are reset by Node rather than queued,
+// so a pool (or several pools) larger than this would see ECONNRESET. 100 matches max_connections.
+const MAX_CONNECTIONS = 100;
+// A lock file is created and then written; an empty one younger than this may be mid-write.
+const FRESH_LOCK_MS = 5_000;
+
+interface Running {
+  db: EmbeddedDatabase;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts (creating on first use) the two embedded demo databases under dataDir and serves each on a loopback port.
+ *
+ * PGlite is a single Postgres session: the socket server multiplexes every connection onto it and,
+ * once a connection opens a transaction, runs nothing but that connection's messages until it
+ * commits or rolls back. So code must never hold a transaction open on one connection while
+ * waiting on another connection to the same database — that deadlocks (nothing times out).
+ * For the same reason session state is shared by all connections: SET, named prepared
+ * statements, temp tables, and startup `options` / `application_name` are ignored.
+ */
+export async function startEmbedded(opts: { dataDir: string; host?: string }): Promise<EmbeddedPair> {
+  const host = opts.host ?? '127.0.0.1';
+  const root = path.resolve(opts.dataDir);
+  // Both locks before any start, so a directory in use fails fast instead of after a second of WASM.
+  const locks: Array<() => void> = [];
+  try {
+    for (const role of ROLES) locks.push(acquireLock(path.join(root, role)));
+  } catch (err) {
+    for (const release of locks) release();
+    throw err;
+  }
+  // In parallel: initdb/recovery interleave enough to save ~15-25% of start-up time.
+  const results = await Promise.allSettled(
+    ROLES.map((role, i) => startOne(role, path.join(root, role), host, locks[i] as () => void)),
+  );
+  const running = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(running.map((r) => r.close()));
+    throw failed.reason;
+  }
+  const [local, cloud] = running as [Running, Running];
+  let closing: Promise<void> | undefined;
+  return {
+    local: local.db,
+    cloud: cloud.db,
+    close: () => (closing ??= closeAll(running)),
+  };
+}
+
+/** True when a version() string comes from an embedded PGlite server. */
+export function isEmbeddedVersion(version: string): boolean {
+  // PGlite reports e.g. "PostgreSQL 18.6 (PGlite 0.5.14) on wasm32-unknown-emscripten, ..."
+  return /\(PGlite [^)]*\)/.test(version) || version.includes('wasm32-unknown-emscripten');
+}
+
+async function startOne(role: EmbeddedRole, dataDir: string, host: string, releaseLock: () => void): Promise<Running> {
+  let pglite: PGlite | undefined;
+  let server: PGLiteSocketServer | undefined;
+  try {
+    pglite = await PGlite.create({ dataDir });
+    server = new PGLiteSocketServer({ db: pglite, host, port: 0, maxConnections: MAX_CONNECTIONS });
+    await server.start();
+  } catch (err) {
+    await server?.stop().catch(() => undefined);
+    await pglite?.close().catch(() => undefined);
+    releaseLock();
+    throw new CesarError(
+      'EMBEDDED_START_FAILED',
+      `Could not start the embedded ${role} database in ${dataDir}: ${err instanceof Error ? err.message : String(err)}. ` +
+        'If the directory is damaged or from another PGlite version, move it away and start again.',
+      { cause: err },
+    );
+  }
+  const port = Number(server.getServerConn().slice(server.getServerConn().lastIndexOf(':') + 1));
+  const urlHost = host.includes(':') ? `[${host}]` : host;
+  const started = { db: pglite, server };
+  return {
+    db: { role, url: `postgres://postgres@${urlHost}:${port}/postgres`, dataDir },
+    close: async () => {
+      try {
+        await started.server.stop();
+        await started.db.close();
+      } finally {
+        releaseLock();
+      }
+    },
+  };
+}
+
+async function closeAll(running: Running[]): Promise<void> {
+  const results = await Promise.allSettled(running.map((r) => r.close()));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Takes `<dataDir>/cesar.lock` for this process (creating dataDir); returns its release function. */
+function acquireLock(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, LOCK_FILE);
+  // Two rounds: one to find a stale lock, one to take it over; a third EEXIST means a live race.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => releaseLock(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = readLockHolder(file);
+    if (holder === 'gone') continue;
+    if (holder === 'fresh' || isAlive(holder)) throw inUse(dataDir, file, holder);
+    // The holder died without close(): the directory is free, take the lock over.
+    fs.rmSync(file, { force: true });
+  }
+  throw inUse(dataDir, file, 'fresh');
+}
+
+function readLockHolder(file: string): number | 'fresh' | 'gone' {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+    mtimeMs = fs.statSync(file).mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw err;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (Number.isInteger(pid) && pid > 0) return pid;
+  // Unreadable content: either still being written (treat as held) or junk from a crash (stale).
+  return Date.now() - mtimeMs < FRESH_LOCK_MS ? 'fresh' : -1;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseLock(file: string): void {
+  try {
+    // Only remove our own lock: if it was (wrongly) taken over, the new holder keeps it.
+    if (Number.parseInt(fs.readFileSync(file, 'utf8'), 10) === process.pid) fs.rmSync(file, { force: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+function inUse(dataDir: string, file: string, holder: number | 'fresh'): CesarError {
+  const who = holder === 'fresh' ? 'another cesar process' : `another cesar process (pid ${holder})`;
+  return new CesarError(
+    'EMBEDDED_IN_USE',
+    `The embedded database directory ${dataDir} is in use by ${who}. ` +
+      `Stop the other cesar, or set CESAR_DATA_DIR to another directory. ` +
+      `If no cesar is running, delete ${file}.`,
+    { exitCode: EXIT.usage },
+  );
+}

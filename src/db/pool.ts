@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
+import pg from 'pg';
+import { describeUrl } from '../config/redact.js';
+import type { Role } from '../config/types.js';
+import type { SslMode } from '../config/url.js';
+import { dbError } from './errors.js';
+import { detectFlavor, type ServerInfo } from './flavor.js';
+import { cesarTypes } from './types.js';
+
+/** A connection pool for one role, with what cesar knows about the server behind it. */
+export interface Db {
+  readonly role: Role;
+  readonly pool: pg.Pool;
+  /** Password-free `user@host:port/db`. */
+  readonly label: string;
+  /** True when the URL asks for TLS. */
+  readonly tls: boolean;
+  /** Runs one statement on any pooled connection; errors are redacted CesarErrors naming the role. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Server flavor and version, read once and cached. */
+  info(): Promise<ServerInfo>;
+  close(): Promise<void>;
+}
+
+/** Pool settings that are not in the URL. */
+export interface DbOptions {
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** Fixed pool size (CockroachDB guidance: a fixed size, ~4 active connections per vCPU in all). */
+  max?: number;
+  /** Recycle connections: CockroachDB Cloud resets them at 30 minutes. */
+  maxLifetimeSeconds?: number;
+}
+
+/** Opens a pool for `role` from a validated URL. Nothing connects until the first query. */
+export function openDb(role: Role, url: string, options: DbOptions, cwd = process.cwd()): Db {
+  const u = new URL(url);
+  const sslmode = (u.searchParams.get('sslmode') ?? 'prefer') as SslMode;
+  const ssl = tlsOptions(u, sslmode, cwd);
+  const timeouts = `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${Math.max(options.statementTimeoutMs, 60_000)}`;
+  const pool = new pg.Pool({
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : 5432,
+    user: u.username ? decodeURIComponent(u.username) : 'postgres',
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
+    application_name: u.searchParams.get('application_name') ?? 'cesar',
+    options: [u.searchParams.get('options'), timeouts].filter(Boolean).join(' '),
+    ssl,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    max: options.max ?? 4,
+    maxLifetimeSeconds: options.maxLifetimeSeconds ?? 1200,
+    idleTimeoutMillis: 30_000,
+    types: cesarTypes,
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+  });
+  // An idle client losing its connection emits 'error' on the pool; without a listener that kills the process.
+  pool.on('error', () => undefined);
+  let info: Promise<ServerInfo> | undefined;
+  let closed = false;
+  const db: Db = {
+    role,
+    pool,
+    label: describeUrl(url),
+    tls: ssl !== false,
+    async query(text, params) {
+      try {
+        return await pool.query(text, params as unknown[]);
+      } catch (err) {
+        throw dbError(err, role, 'query failed');
+      }
+    },
+    info() {
+      info ??= db.query<{ v: string }>('SELECT version() AS v').then((r) => detectFlavor(r.rows[0]!.v));
+      info.catch(() => {
+        info = undefined;
+      });
+      return info;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end().catch(() => undefined);
+    },
+  };
+  return db;
+}
+
+// libpq semantics: disable = no TLS; allow/prefer = opportunistic (node-postgres cannot fall back,
+// so they mean no TLS here); require = encrypt without verifying, unless a root certificate is given
+// (then like verify-ca); verify-ca = check the chain; verify-full = check the chain and the host name.
+function tlsOptions(u: URL, mode: SslMode, cwd: string): false | ConnectionOptions {
+  if (mode === 'disable' || mode === 'allow' || mode === 'prefer') return false;
+  const read = (key: string): string | undefined => {
+    const file = u.searchParams.get(key);
+    return file && file !== 'system' ? fs.readFileSync(path.resolve(cwd, file), 'utf8') : undefined;
+  };
+  const ca = read('sslrootcert');
+  const cert = read('sslcert');
+  const key = read('sslkey');
+  const extra = { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  if (mode === 'require' && !ca) return { rejectUnauthorized: false, ...extra };
+  if (mode === 'verify-full') return { rejectUnauthorized: true, ...extra };
+  // verify-ca (or require with a root certificate): verify the chain, not the host name
+  return { rejectUnauthorized: true, checkServerIdentity: () => undefined, ...extra };
+}

@@ -1,0 +1,64 @@
+import type { Config, Role } from './config/types.js';
+import { registerUrlSecrets } from './config/redact.js';
+import { openDb, type Db } from './db/pool.js';
+import { usageError } from './errors.js';
+import { EventBus } from './events/bus.js';
+import type { EmbeddedPair } from './db/embedded.js';
+
+/** Everything a command needs, built once from the configuration; `close()` releases it all. */
+export interface Runtime {
+  readonly config: Config;
+  readonly bus: EventBus;
+  /** The embedded demo databases, when running on them. */
+  readonly embedded: EmbeddedPair | undefined;
+  /** The pool for a role, or undefined when that role is not configured. */
+  maybeDb(role: Role): Db | undefined;
+  /** The pool for a role; a usage error (exit 2) naming the missing variable when not configured. */
+  db(role: Role): Db;
+  close(): Promise<void>;
+}
+
+/** The variable that configures each role, for messages. */
+export const ROLE_VARIABLE: Record<Role, string> = { local: 'LOCAL_DB_URL', cloud: 'COCKROACH_DB_URL' };
+
+/** Builds the runtime: starts the embedded databases when configured so, and opens one pool per role. */
+export async function openRuntime(config: Config, options: { bus?: EventBus; poolSize?: number } = {}): Promise<Runtime> {
+  const bus = options.bus ?? new EventBus();
+  let embedded: EmbeddedPair | undefined;
+  let urls = config.urls;
+  if (config.embedded) {
+    const { startEmbedded } = await import('./db/embedded.js');
+    embedded = await startEmbedded({ dataDir: config.dataDir });
+    urls = { local: embedded.local.url, cloud: embedded.cloud.url };
+    registerUrlSecrets(urls.local);
+    registerUrlSecrets(urls.cloud);
+  }
+  const dbOptions = {
+    connectTimeoutMs: config.timeouts.connectMs,
+    statementTimeoutMs: config.timeouts.statementMs,
+    ...(options.poolSize ? { max: options.poolSize } : {}),
+  };
+  const dbs: Partial<Record<Role, Db>> = {};
+  for (const role of ['local', 'cloud'] as const) {
+    const url = urls[role];
+    if (url) dbs[role] = openDb(role, url, dbOptions);
+  }
+  let closed = false;
+  return {
+    config: { ...config, urls },
+    bus,
+    embedded,
+    maybeDb: (role) => dbs[role],
+    db(role) {
+      const db = dbs[role];
+      if (!db) throw usageError('NOT_CONFIGURED', `the ${role} database is not configured: set ${ROLE_VARIABLE[role]} (see .env.example).`);
+      return db;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(Object.values(dbs).map((db) => db.close()));
+      await embedded?.close();
+    },
+  };
+}
