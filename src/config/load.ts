@@ -120,6 +120,25 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
     if (!/^https?:\/\/[^/\s]+$/.test(o)) problems.push(`CESAR_API_CORS_ORIGINS: "${o}" is not an origin; use comma-separated origins like https://ops.example.com.`);
   }
 
+  const strategyNames = ['lww', 'local-wins', 'cloud-wins'] as const;
+  type StrategyName = (typeof strategyNames)[number];
+  const isStrategy = (x: string): x is StrategyName => (strategyNames as readonly string[]).includes(x);
+  const defaultStrategy = v('CESAR_CONFLICT_STRATEGY') ?? 'lww';
+  if (!isStrategy(defaultStrategy)) problems.push(`CESAR_CONFLICT_STRATEGY: "${defaultStrategy}" is not allowed; use one of ${strategyNames.join(', ')}.`);
+  const strategies: Record<string, StrategyName> = {};
+  for (const pair of list('CESAR_TABLE_STRATEGIES', [])) {
+    const [table = '', strategy = ''] = pair.split('=').map((s) => s.trim());
+    if (!/^[a-z_][a-z0-9_]*$/.test(table) || !isStrategy(strategy)) {
+      problems.push(`CESAR_TABLE_STRATEGIES: "${pair}" is not table=strategy; use e.g. agents=local-wins,memories=cloud-wins (strategies: ${strategyNames.join(', ')}).`);
+    } else strategies[table] = strategy;
+  }
+  const batchText = v('CESAR_SYNC_BATCH_SIZE') ?? '500';
+  const batchSize = Number(batchText);
+  if (!/^\d+$/.test(batchText) || batchSize < 1 || batchSize > 10_000) problems.push(`CESAR_SYNC_BATCH_SIZE: "${batchText}" is not allowed; use a whole number from 1 to 10000.`);
+  const overlapMs = check(() => parseDuration(v('CESAR_SYNC_OVERLAP') ?? '5s', 'CESAR_SYNC_OVERLAP', { minMs: 0, maxMs: 3_600_000 }), 5000);
+  const deleteScanIntervalMs = check(() => parseDuration(v('CESAR_DELETE_SCAN_INTERVAL') ?? '10m', 'CESAR_DELETE_SCAN_INTERVAL', { minMs: 1000, maxMs: 7 * 86_400_000 }), 600_000);
+  const leaseTtlMs = check(() => parseDuration(v('CESAR_SYNC_LEASE_TTL') ?? '15s', 'CESAR_SYNC_LEASE_TTL', { minMs: 1000, maxMs: 3_600_000 }), 15_000);
+
   if (problems.length > 0 || !environment) {
     const where = loaded.files.length ? ` (read from the environment and ${loaded.files.join(', ')})` : '';
     throw new CesarError('CONFIG', `configuration error${where}:\n  - ${problems.join('\n  - ')}`, { exitCode: EXIT.usage });
@@ -133,6 +152,7 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
     dataDir: path.resolve(cwd, v('CESAR_DATA_DIR') ?? '.cesar'),
     timeouts: { connectMs, statementMs },
     criticalTables,
+    sync: { batchSize, overlapMs, deleteScanIntervalMs, leaseTtlMs, defaultStrategy: isStrategy(defaultStrategy) ? defaultStrategy : 'lww', strategies },
     loadedFiles: loaded.files,
     warnings: loaded.warnings,
   };

@@ -20,6 +20,15 @@ export interface Config {
   timeouts: { connectMs: number; statementMs: number };
   /** Tables that sync within about a second of a local change. */
   criticalTables: string[];
+  /** Sync engine settings. */
+  sync: {
+    batchSize: number;
+    overlapMs: number;
+    deleteScanIntervalMs: number;
+    leaseTtlMs: number;
+    defaultStrategy: 'lww' | 'local-wins' | 'cloud-wins';
+    strategies: Record<string, 'lww' | 'local-wins' | 'cloud-wins'>;
+  };
   /** Which files were loaded, for the start-up summary. */
   loadedFiles: string[];
 }

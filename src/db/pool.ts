@@ -9,6 +9,11 @@ import { dbError } from './errors.js';
 import { detectFlavor, type ServerInfo } from './flavor.js';
 import { cesarTypes } from './types.js';
 
+/** Anything that runs a statement: a Db, a pool client inside a transaction. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
 /** A connection pool for one role, with what cesar knows about the server behind it. */
 export interface Db {
   readonly role: Role;
@@ -39,7 +44,8 @@ export function openDb(role: Role, url: string, options: DbOptions, cwd = proces
   const u = new URL(url);
   const sslmode = (u.searchParams.get('sslmode') ?? 'prefer') as SslMode;
   const ssl = tlsOptions(u, sslmode, cwd);
-  const timeouts = `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${Math.max(options.statementTimeoutMs, 60_000)}`;
+  // UTC sessions give timestamps one canonical text form, which the sync engine compares exactly.
+  const timeouts = `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${Math.max(options.statementTimeoutMs, 60_000)} -c TimeZone=UTC`;
   const pool = new pg.Pool({
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : 5432,

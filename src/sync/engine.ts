@@ -1,0 +1,526 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { redactError } from '../config/redact.js';
+import type { Role } from '../config/types.js';
+import { sqlStateOf } from '../db/errors.js';
+import type { Db } from '../db/pool.js';
+import { withTransaction, type RetryOptions } from '../db/tx.js';
+import { CesarError } from '../errors.js';
+import type { EventBus } from '../events/bus.js';
+import { executePlan, logConflicts, planBatch, rolesOf, writeBack, type BatchOutcome, type SourceRow } from './batch.js';
+import type { Strategy } from './decide.js';
+import { readHorizon, type Horizon } from './horizon.js';
+import { loadRegistry, type Registry, type SyncTable } from './registry.js';
+import { diffKeys } from './scan.js';
+import { deleteSql, readByIdsSql, readPageSql } from './sql.js';
+import {
+  addCounts,
+  ensureStateTables,
+  readRecent,
+  readStates,
+  recordRecent,
+  recordBatch,
+  recordPassEnd,
+  stateKey,
+  stateTablesExist,
+  zeroCounts,
+  type Counts,
+  type Direction,
+  type TableState,
+} from './state.js';
+import { compareKeys, compareTs, maxTs, NIL_UUID, type Key } from './timestamps.js';
+
+/** Engine settings (defaults in DEFAULT_ENGINE_OPTIONS). */
+export interface EngineOptions {
+  /** Rows per page and per write statement. */
+  batchSize: number;
+  overlapMs: number;
+  maxHoldBackMs: number;
+  /** Hard deletes are found by a key scan at most this often in `auto` mode. */
+  deleteScanIntervalMs: number;
+  defaultStrategy: Strategy;
+  strategies: Record<string, Strategy>;
+  retry: RetryOptions;
+  /** How long the catalog-derived registry is reused before it is read again. */
+  registryTtlMs: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  batchSize: 500,
+  overlapMs: 5000,
+  maxHoldBackMs: 15 * 60_000,
+  deleteScanIntervalMs: 10 * 60_000,
+  defaultStrategy: 'lww',
+  strategies: {},
+  retry: { maxAttempts: 10, baseDelayMs: 50, maxDelayMs: 2000 },
+  registryTtlMs: 30_000,
+};
+
+/** What to run. */
+export interface PassOptions {
+  direction: 'both' | Direction;
+  /** Limit to these tables (already validated against the registry's names). */
+  tables?: string[];
+  dryRun?: boolean;
+  /** Key scan for hard deletes: always, when due (default), or never. */
+  deleteScan?: 'always' | 'auto' | 'never';
+  signal?: AbortSignal;
+}
+
+/** One table in one direction, after a pass (or, dry, what it would do). */
+export interface TableReport {
+  table: string;
+  direction: Direction;
+  status: 'ok' | 'error' | 'drift';
+  counts: Counts;
+  inserted: number;
+  updated: number;
+  error?: string;
+  /** Up to 20 conflicts with their resolution. */
+  conflicts: Array<{ rowId: string; winner: Role; reason: string }>;
+  /** Up to 5 sample ids per kind of change. */
+  samples: { inserted: string[]; updated: string[]; deleted: string[] };
+  ms: number;
+}
+
+/** The result of a pass. */
+export interface PassReport {
+  passId: string;
+  direction: 'both' | Direction;
+  dryRun: boolean;
+  ok: boolean;
+  ms: number;
+  tables: TableReport[];
+  totals: Counts;
+  /** Tables refused because of schema drift, with the difference. */
+  drift: Record<string, string>;
+}
+
+const SAMPLES = 5;
+const CONFLICT_SAMPLES = 20;
+
+/**
+ * The bi-directional sync engine. Stateless between passes apart from caches: everything it must
+ * remember lives in the local database (sync_state, sync_conflicts, sync_errors), so a killed
+ * process loses nothing and another process can take over.
+ */
+export class SyncEngine {
+  private readonly opts: EngineOptions;
+  private stateReady = false;
+  private running: Promise<PassReport> | null = null;
+  private cachedRegistry: { at: number; value: Promise<Registry> } | null = null;
+
+  constructor(
+    private readonly local: Db,
+    private readonly cloud: Db,
+    private readonly bus: EventBus,
+    options: Partial<EngineOptions> = {},
+  ) {
+    this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+  }
+
+  /**
+   * The registry as the databases' catalogs describe it, reused for registryTtlMs (a pass every
+   * second must not re-read the catalogs every second); `fresh` forces a new read.
+   */
+  registry(fresh = false): Promise<Registry> {
+    const now = Date.now();
+    if (fresh || !this.cachedRegistry || now - this.cachedRegistry.at > this.opts.registryTtlMs) {
+      const value = loadRegistry(this.local, this.cloud);
+      value.catch(() => (this.cachedRegistry = null));
+      this.cachedRegistry = { at: now, value };
+    }
+    return this.cachedRegistry.value;
+  }
+
+  /** Forgets the cached registry (after an error that may come from a schema change). */
+  invalidateRegistry(): void {
+    this.cachedRegistry = null;
+  }
+
+  /** True while a pass runs in this process. */
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  /** Runs one pass; passes in one process never overlap (a second call waits for the first). */
+  async runPass(options: PassOptions): Promise<PassReport> {
+    while (this.running) await this.running.catch(() => undefined);
+    const pass = this.pass(options);
+    this.running = pass;
+    try {
+      return await pass;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private db(role: Role): Db {
+    return role === 'local' ? this.local : this.cloud;
+  }
+
+  private strategyFor(table: string): Strategy {
+    return this.opts.strategies[table] ?? this.opts.defaultStrategy;
+  }
+
+  private async pass(options: PassOptions): Promise<PassReport> {
+    const started = performance.now();
+    const passId = randomUUID().slice(0, 8);
+    const dryRun = options.dryRun === true;
+    const directions: Direction[] = options.direction === 'both' ? ['up', 'down'] : [options.direction];
+    this.bus.emit({ type: 'sync.pass.started', passId, direction: options.direction, tables: options.tables ?? [], dryRun });
+    try {
+      await this.checkReachable(options, directions, dryRun);
+      if (!dryRun && !this.stateReady) {
+        await ensureStateTables(this.local);
+        this.stateReady = true;
+      }
+      const registry = await this.registry();
+      if (registry.drift.size > 0) this.invalidateRegistry(); // re-check drifted tables every pass
+      const wanted = options.tables ? new Set(options.tables) : null;
+      const scope = registry.tables.filter((t) => !wanted || wanted.has(t.name));
+      const states = dryRun && !(await stateTablesExist(this.local)) ? new Map<string, TableState>() : await readStates(this.local);
+      const flavors = { local: (await this.local.info()).flavor, cloud: (await this.cloud.info()).flavor };
+      const reports: TableReport[] = [];
+      const drift: Record<string, string> = {};
+      for (const [name, why] of registry.drift) {
+        if (wanted && !wanted.has(name)) continue;
+        drift[name] = why;
+        for (const direction of directions) {
+          reports.push(emptyReport(name, direction, 'drift', why));
+          if (!dryRun) await recordPassEnd(this.local, name, direction, { status: 'drift', counts: zeroCounts(), ms: 0, error: why });
+          this.bus.emit({ type: 'sync.table.error', table: name, direction, error: why });
+        }
+      }
+      for (const direction of directions) {
+        for (const table of scope) {
+          options.signal?.throwIfAborted();
+          reports.push(await this.syncTable(table, direction, states, flavors, passId, dryRun));
+        }
+      }
+      if (this.deleteScanDue(options, scope, states)) {
+        const fresh = dryRun ? states : await readStates(this.local);
+        // children before parents: a parent's delete cascades, so its children go first
+        for (const table of [...scope].reverse()) {
+          options.signal?.throwIfAborted();
+          await this.scanDeletes(table, fresh, reports, dryRun);
+        }
+      }
+      const totals = zeroCounts();
+      for (const r of reports) addCounts(totals, r.counts);
+      const ok = reports.every((r) => r.status === 'ok');
+      const ms = performance.now() - started;
+      this.bus.emit({ type: 'sync.pass.completed', passId, ms: Math.round(ms), applied: totals.applied, conflicts: totals.conflicts, errors: totals.errors, dryRun });
+      return { passId, direction: options.direction, dryRun, ok, ms, tables: reports, totals, drift };
+    } catch (err) {
+      const message = redactError(err);
+      const sqlState = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
+      this.bus.emit({ type: 'sync.pass.failed', passId, error: message, ...(sqlState ? { sqlState } : {}) });
+      throw err instanceof CesarError ? err : new CesarError('SYNC_FAILED', `sync pass failed: ${message}`, { ...(sqlState ? { sqlState } : {}), cause: err });
+    }
+  }
+
+  /** Fails fast, and visibly in the local sync_state, when a database is unreachable. */
+  private async checkReachable(options: PassOptions, directions: Direction[], dryRun: boolean): Promise<void> {
+    const results = await Promise.allSettled([this.local.query('SELECT 1'), this.cloud.query('SELECT 1')]);
+    const [l, c] = results;
+    if (l.status === 'rejected') throw l.reason;
+    if (c.status === 'fulfilled') return;
+    const error = redactError(c.reason);
+    if (!dryRun && (await stateTablesExist(this.local).catch(() => false))) {
+      const known = await readStates(this.local);
+      const names = new Set([...known.values()].map((s) => s.table).filter((t) => !options.tables || options.tables.includes(t)));
+      for (const name of names) {
+        for (const direction of directions) {
+          await recordPassEnd(this.local, name, direction, { status: 'error', counts: zeroCounts(), ms: 0, error }).catch(() => undefined);
+        }
+      }
+    }
+    throw c.reason;
+  }
+
+  private deleteScanDue(options: PassOptions, scope: SyncTable[], states: Map<string, TableState>): boolean {
+    const mode = options.deleteScan ?? 'auto';
+    if (mode !== 'auto') return mode === 'always';
+    if (options.direction !== 'both') return false;
+    const now = Date.now();
+    return scope.some((t) => {
+      const last = states.get(stateKey(t.name, 'up'))?.lastDeleteScanAt;
+      return !last || now - Date.parse(last.replace(' ', 'T').replace(/\+00$/, 'Z')) >= this.opts.deleteScanIntervalMs;
+    });
+  }
+
+  /** Syncs one table in one direction: keyset pages from the watermark, each batch applied and recorded. */
+  private async syncTable(
+    table: SyncTable,
+    direction: Direction,
+    states: Map<string, TableState>,
+    flavors: Record<Role, string>,
+    passId: string,
+    dryRun: boolean,
+  ): Promise<TableReport> {
+    const started = performance.now();
+    const { source } = rolesOf(direction);
+    const src = this.db(source);
+    const report = emptyReport(table.name, direction, 'ok');
+    const state = states.get(stateKey(table.name, direction));
+    const otherState = states.get(stateKey(table.name, direction === 'up' ? 'down' : 'up'));
+    const marks = { sourceHigh: state?.highTs ?? null, targetHigh: otherState?.highTs ?? null };
+    try {
+      const horizon = await readHorizon(src, flavors[source], this.opts);
+      if (horizon.capped) {
+        this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: a transaction open since ${horizon.heldBy ?? '?'} is older than the hold-back limit; rows it commits late may need a full re-sync` });
+      }
+      // rows parked by earlier passes first, so a row that fails again is counted once
+      await this.retryFailedRows(table, direction, marks, passId, report, dryRun);
+      let after: Key | null = state?.watermark ?? null;
+      let watermark: Key | null = after;
+      let high = marks.sourceHigh;
+      for (;;) {
+        const { rows } = await src.query<SourceRow>(readPageSql(table, after !== null), after ? [after.ts, after.id, this.opts.batchSize] : [this.opts.batchSize]);
+        if (rows.length === 0) break;
+        const last = rows[rows.length - 1]!;
+        after = { ts: last.ts, id: last.id };
+        watermark = advance(watermark, after, horizon);
+        high = maxTs(high, last.ts);
+        const outcome = await this.applyBatch(table, direction, rows, marks, passId, dryRun, { watermark, high });
+        accumulate(report, outcome, rows.length);
+        this.bus.emit({ type: 'sync.pass.progress', passId, table: table.name, direction, read: report.counts.read, applied: report.counts.applied, skipped: report.counts.skipped, conflicts: report.counts.conflicts });
+        if (rows.length < this.opts.batchSize) break;
+      }
+      if (!dryRun) {
+        await recordPassEnd(this.local, table.name, direction, { status: 'ok', counts: report.counts, ms: performance.now() - started });
+      }
+    } catch (err) {
+      report.status = 'error';
+      report.error = redactError(err);
+      // a missing table or column, or a type mismatch, may be a schema change: read the catalogs again next pass
+      this.invalidateRegistry();
+      if (isUnreachable(err)) {
+        if (!dryRun) await recordPassEnd(this.local, table.name, direction, { status: 'error', counts: report.counts, ms: performance.now() - started, error: report.error }).catch(() => undefined);
+        throw err;
+      }
+      this.bus.emit({ type: 'sync.table.error', table: table.name, direction, error: report.error });
+      if (!dryRun) {
+        await recordPassEnd(this.local, table.name, direction, { status: 'error', counts: report.counts, ms: performance.now() - started, error: report.error }).catch(() => undefined);
+      }
+    }
+    report.ms = performance.now() - started;
+    return report;
+  }
+
+  /**
+   * Applies one page: data on the target (retried transaction), then winners written back to the
+   * source, then the bookkeeping (conflicts, errors, watermark) in the local database. The watermark
+   * therefore always commits after the data it covers. Rows the target refuses (constraint
+   * violations) are isolated one by one and parked in sync_errors; the rest of the page goes through.
+   */
+  private async applyBatch(
+    table: SyncTable,
+    direction: Direction,
+    rows: SourceRow[],
+    marks: { sourceHigh: string | null; targetHigh: string | null },
+    passId: string,
+    dryRun: boolean,
+    progress: { watermark: Key | null; high: string | null },
+  ): Promise<BatchOutcome & { failed: Array<{ id: string; sqlState?: string; message: string }> }> {
+    const { source, target } = rolesOf(direction);
+    const strategy = this.strategyFor(table.name);
+    const seen = dryRun && !this.stateReady && !(await stateTablesExist(this.local)) ? new Map<string, string>() : await readRecent(this.local, table.name, direction, rows.map((r) => r.id));
+    if (dryRun) {
+      const plan = await planBatch(this.db(target), table, direction, rows, marks, strategy, seen);
+      return { ...(await executePlan(null, table, direction, plan)), failed: [] };
+    }
+    const applyRows = (batch: SourceRow[]) =>
+      withTransaction(
+        this.db(target),
+        async (client) => {
+          if (target === 'local') await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+          return executePlan(client, table, direction, await planBatch(client, table, direction, batch, marks, strategy, seen));
+        },
+        this.opts.retry,
+      );
+    let outcome: BatchOutcome;
+    const failed: Array<{ id: string; sqlState?: string; message: string }> = [];
+    try {
+      outcome = await applyRows(rows);
+    } catch (err) {
+      if (!isRowError(err)) throw err;
+      outcome = { inserted: [], updated: [], skipped: 0, conflicts: [], writeBacks: [] };
+      for (const row of rows) {
+        try {
+          mergeOutcome(outcome, await applyRows([row]));
+        } catch (rowErr) {
+          if (!isRowError(rowErr)) throw rowErr;
+          const sqlState = rowErr instanceof CesarError ? rowErr.sqlState : sqlStateOf(rowErr);
+          failed.push({ id: row.id, ...(sqlState ? { sqlState } : {}), message: redactError(rowErr) });
+        }
+      }
+    }
+    if (outcome.writeBacks.length && source === 'cloud') {
+      await withTransaction(this.cloud, (c) => writeBack(c, table, outcome.writeBacks), this.opts.retry);
+    }
+    const counts = batchCounts(outcome, rows.length, failed.length);
+    await withTransaction(
+      this.local,
+      async (client) => {
+        if (outcome.writeBacks.length && source === 'local') await writeBack(client, table, outcome.writeBacks);
+        await logConflicts(client, outcome.conflicts, passId);
+        await recordRowErrors(client, table.name, direction, failed);
+        await clearRowErrors(client, table.name, direction, [...outcome.inserted, ...outcome.updated]);
+        await recordBatch(client, table.name, direction, progress.watermark, progress.high, counts);
+        if (progress.watermark) {
+          const w = progress.watermark;
+          const above = rows.filter((r) => compareKeys({ ts: r.ts, id: r.id }, w) > 0).map((r) => ({ ts: r.ts, id: r.id }));
+          await recordRecent(client, table.name, direction, above, w);
+        }
+      },
+      this.opts.retry,
+    );
+    for (const c of outcome.conflicts.slice(0, 200)) {
+      this.bus.emit({ type: 'sync.conflict', table: table.name, rowId: c.rowId, winner: c.winner, strategy: c.strategy, reason: c.reason });
+    }
+    return { ...outcome, failed };
+  }
+
+  /** Rows parked in sync_errors are read again from the source and retried every pass. */
+  private async retryFailedRows(table: SyncTable, direction: Direction, marks: { sourceHigh: string | null; targetHigh: string | null }, passId: string, report: TableReport, dryRun: boolean): Promise<void> {
+    if (dryRun || !this.stateReady) return;
+    const { rows: parked } = await this.local.query<{ row_id: string }>(
+      'SELECT row_id::text AS row_id FROM sync_errors WHERE table_name = $1 AND direction = $2 ORDER BY row_id LIMIT 1000',
+      [table.name, direction],
+    );
+    if (parked.length === 0) return;
+    const src = this.db(rolesOf(direction).source);
+    const { rows } = await src.query<SourceRow>(readByIdsSql(table), [parked.map((p) => p.row_id)]);
+    const gone = parked.map((p) => p.row_id).filter((id) => !rows.some((r) => r.id === id));
+    if (gone.length) await this.local.query('DELETE FROM sync_errors WHERE table_name = $1 AND direction = $2 AND row_id = ANY($3::uuid[])', [table.name, direction, gone]);
+    if (rows.length === 0) return;
+    const outcome = await this.applyBatch(table, direction, rows, marks, passId, false, { watermark: null, high: null });
+    report.counts.applied += outcome.inserted.length + outcome.updated.length;
+    report.counts.errors += outcome.failed.length;
+  }
+
+  /**
+   * Hard deletes, found by merge-joining both sides' keys. A row present on one side only is a
+   * delete on the other side when the direction that copies it has already processed that very
+   * version (its key is at or below that direction's watermark, or the version is in the recent
+   * ledger): the other side did receive it, so it was deleted there since. Anything else is a row
+   * still to copy, never a guess at a delete. Rows are deleted only in the version that was seen,
+   * so a row updated meanwhile survives (an update wins over a delete).
+   */
+  private async scanDeletes(table: SyncTable, states: Map<string, TableState>, reports: TableReport[], dryRun: boolean): Promise<void> {
+    const up = states.get(stateKey(table.name, 'up'))?.watermark ?? null;
+    const down = states.get(stateKey(table.name, 'down'))?.watermark ?? null;
+    if (!up && !down) return;
+    const bookkeeping = !dryRun || (await stateTablesExist(this.local));
+    const parked = bookkeeping ? (await this.local.query<{ row_id: string; direction: string }>('SELECT row_id::text AS row_id, direction FROM sync_errors WHERE table_name = $1', [table.name])).rows : [];
+    const recent = bookkeeping
+      ? (await this.local.query<{ row_id: string; direction: string; row_ts: string }>('SELECT row_id::text AS row_id, direction, row_ts::text AS row_ts FROM sync_recent WHERE table_name = $1', [table.name])).rows
+      : [];
+    const parkedSet = new Set(parked.map((p) => `${p.direction}/${p.row_id}`));
+    const recentMap = new Map(recent.map((r) => [`${r.direction}/${r.row_id}`, r.row_ts]));
+    const seenBy = (direction: Direction, watermark: Key | null, key: Key): boolean => {
+      if (parkedSet.has(`${direction}/${key.id}`)) return false;
+      if (watermark && compareKeys(key, watermark) <= 0) return true;
+      const ts = recentMap.get(`${direction}/${key.id}`);
+      return ts !== undefined && compareTs(ts, key.ts) === 0;
+    };
+    const onLocal: Key[] = [];
+    const onCloud: Key[] = [];
+    for await (const d of diffKeys(this.local, this.cloud, table, { withHash: false })) {
+      if (d.kind === 'only-local' && seenBy('up', up, d.local)) onLocal.push(d.local);
+      if (d.kind === 'only-cloud' && seenBy('down', down, d.cloud)) onCloud.push(d.cloud);
+    }
+    const apply = async (role: Role, keys: Key[]): Promise<number> => {
+      if (dryRun || keys.length === 0) return keys.length;
+      let n = 0;
+      for (let i = 0; i < keys.length; i += this.opts.batchSize) {
+        const chunk = JSON.stringify(keys.slice(i, i + this.opts.batchSize).map((k) => ({ id: k.id, updated_at: k.ts })));
+        n += await withTransaction(this.db(role), async (c) => (await c.query(deleteSql(table), [chunk])).rowCount ?? 0, this.opts.retry);
+      }
+      return n;
+    };
+    // deleted on the cloud -> delete locally (counted under "down"); deleted locally -> delete on the cloud ("up")
+    const deletedLocal = await apply('local', onLocal);
+    const deletedCloud = await apply('cloud', onCloud);
+    for (const [direction, count, keys] of [['down', deletedLocal, onLocal], ['up', deletedCloud, onCloud]] as const) {
+      let report = reports.find((r) => r.table === table.name && r.direction === direction);
+      if (!report) {
+        report = emptyReport(table.name, direction, 'ok');
+        reports.push(report);
+      }
+      report.counts.deleted += count;
+      report.samples.deleted.push(...keys.slice(0, SAMPLES).map((k) => k.id));
+    }
+    if (!dryRun) await recordScan(this.local, table.name, deletedLocal, deletedCloud);
+  }
+}
+
+/** The watermark after reading up to `key`: never past the horizon, never backwards. */
+export function advance(current: Key | null, key: Key, horizon: Horizon): Key {
+  const cap: Key = { ts: horizon.ts, id: NIL_UUID };
+  const next = compareKeys(key, cap) > 0 ? cap : key;
+  return current && compareKeys(current, next) > 0 ? current : next;
+}
+
+function emptyReport(table: string, direction: Direction, status: TableReport['status'], error?: string): TableReport {
+  return { table, direction, status, counts: zeroCounts(), inserted: 0, updated: 0, conflicts: [], samples: { inserted: [], updated: [], deleted: [] }, ms: 0, ...(error ? { error } : {}) };
+}
+
+function batchCounts(o: BatchOutcome, read: number, errors: number): Counts {
+  // a winner written back to the source is a change applied too
+  return { read, applied: o.inserted.length + o.updated.length + o.writeBacks.length, skipped: o.skipped - o.writeBacks.length, conflicts: o.conflicts.length, deleted: 0, errors };
+}
+
+function accumulate(report: TableReport, o: BatchOutcome & { failed: unknown[] }, read: number): void {
+  addCounts(report.counts, batchCounts(o, read, o.failed.length));
+  report.inserted += o.inserted.length;
+  report.updated += o.updated.length;
+  if (report.samples.inserted.length < SAMPLES) report.samples.inserted.push(...o.inserted.slice(0, SAMPLES - report.samples.inserted.length));
+  if (report.samples.updated.length < SAMPLES) report.samples.updated.push(...o.updated.slice(0, SAMPLES - report.samples.updated.length));
+  for (const c of o.conflicts) if (report.conflicts.length < CONFLICT_SAMPLES) report.conflicts.push({ rowId: c.rowId, winner: c.winner, reason: c.reason });
+}
+
+function mergeOutcome(into: BatchOutcome, o: BatchOutcome): void {
+  into.inserted.push(...o.inserted);
+  into.updated.push(...o.updated);
+  into.skipped += o.skipped;
+  into.conflicts.push(...o.conflicts);
+  into.writeBacks.push(...o.writeBacks);
+}
+
+/** A constraint or data error caused by the rows themselves (isolate them), not by the connection. */
+function isRowError(err: unknown): boolean {
+  const state = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
+  return state !== undefined && (state.startsWith('23') || state.startsWith('22'));
+}
+
+function isUnreachable(err: unknown): boolean {
+  return err instanceof CesarError && err.code === 'DB_UNREACHABLE';
+}
+
+async function recordRowErrors(client: pg.PoolClient, table: string, direction: Direction, failed: Array<{ id: string; sqlState?: string; message: string }>): Promise<void> {
+  for (const f of failed) {
+    await client.query(
+      `INSERT INTO sync_errors (table_name, direction, row_id, sql_state, message) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (table_name, direction, row_id) DO UPDATE SET sql_state = excluded.sql_state, message = excluded.message,
+         attempts = sync_errors.attempts + 1, last_seen_at = now()`,
+      [table, direction, f.id, f.sqlState ?? null, f.message],
+    );
+  }
+}
+
+async function clearRowErrors(client: pg.PoolClient, table: string, direction: Direction, ids: string[]): Promise<void> {
+  if (ids.length) await client.query('DELETE FROM sync_errors WHERE table_name = $1 AND direction = $2 AND row_id = ANY($3::uuid[])', [table, direction, ids]);
+}
+
+async function recordScan(local: Db, table: string, deletedLocal: number, deletedCloud: number): Promise<void> {
+  await local.query(
+    `UPDATE sync_state SET last_delete_scan_at = now(),
+            last_deleted = CASE direction WHEN 'down' THEN $2::INT8 ELSE $3::INT8 END,
+            total_deleted = total_deleted + CASE direction WHEN 'down' THEN $2::INT8 ELSE $3::INT8 END
+      WHERE table_name = $1`,
+    [table, deletedLocal, deletedCloud],
+  );
+}
