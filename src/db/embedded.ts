@@ -30,6 +30,10 @@ const MAX_CONNECTIONS = 100;
 // A lock file is created and then written; an empty one younger than this may be mid-write.
 const FRESH_LOCK_MS = 5_000;
 
+// Lock files this process holds. A lock naming our own pid but absent here is stale: in a
+// container the restarted cesar often gets the same pid as the one that crashed.
+const heldHere = new Set<string>();
+
 interface Running {
   db: EmbeddedDatabase;
   close(): Promise<void>;
@@ -42,8 +46,9 @@ interface Running {
  * once a connection opens a transaction, runs nothing but that connection's messages until it
  * commits or rolls back. So code must never hold a transaction open on one connection while
  * waiting on another connection to the same database — that deadlocks (nothing times out).
- * For the same reason session state is shared by all connections: SET, named prepared
- * statements, temp tables, and startup `options` / `application_name` are ignored.
+ * For the same reason session state is shared by all connections (SET, temp tables, named
+ * prepared statements — two clients preparing the same name get 42P05), startup `options` and
+ * `application_name` are accepted but not applied, and statement_timeout is never enforced.
  */
 export async function startEmbedded(opts: { dataDir: string; host?: string }): Promise<EmbeddedPair> {
   const host = opts.host ?? '127.0.0.1';
@@ -124,18 +129,23 @@ async function closeAll(running: Running[]): Promise<void> {
 /** Takes `<dataDir>/cesar.lock` for this process (creating dataDir); returns its release function. */
 function acquireLock(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true });
-  const file = path.join(dataDir, LOCK_FILE);
-  // Two rounds: one to find a stale lock, one to take it over; a third EEXIST means a live race.
+  // realpath: the same directory reached through a symlink must find the same lock.
+  const file = path.join(fs.realpathSync(dataDir), LOCK_FILE);
+  // Each round takes the lock, fails on a live holder or clears a stale one; EEXIST every
+  // round means other processes keep winning the race.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      heldHere.add(file);
       return () => releaseLock(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const holder = readLockHolder(file);
     if (holder === 'gone') continue;
-    if (holder === 'fresh' || isAlive(holder)) throw inUse(dataDir, file, holder);
+    if (holder === 'fresh' || (holder === process.pid ? heldHere.has(file) : isAlive(holder))) {
+      throw inUse(dataDir, file, holder);
+    }
     // The holder died without close(): the directory is free, take the lock over.
     fs.rmSync(file, { force: true });
   }
@@ -170,6 +180,7 @@ function isAlive(pid: number): boolean {
 }
 
 function releaseLock(file: string): void {
+  if (!heldHere.delete(file)) return;
   try {
     // Only remove our own lock: if it was (wrongly) taken over, the new holder keeps it.
     if (Number.parseInt(fs.readFileSync(file, 'utf8'), 10) === process.pid) fs.rmSync(file, { force: true });

@@ -188,6 +188,25 @@ describe('startEmbedded', () => {
     } finally {
       await second.close();
     }
+
+    // A container restarted after a crash often gets the same pid: our own pid in a lock this
+    // process never took is stale too.
+    for (const role of ['local', 'cloud']) fs.writeFileSync(path.join(dataDir, role, 'cesar.lock'), `${process.pid}\n`);
+    const third = await startEmbedded({ dataDir });
+    await third.close();
+    expect(fs.existsSync(path.join(dataDir, 'local', 'cesar.lock'))).toBe(false);
+  }, 60_000);
+
+  it('finds the lock through a symlinked data directory', async () => {
+    const dataDir = dataDirFromTemplate();
+    const link = path.join(freshDir(), 'link');
+    fs.symlinkSync(dataDir, link);
+    const first = await startEmbedded({ dataDir });
+    try {
+      await expect(startEmbedded({ dataDir: link })).rejects.toMatchObject({ code: 'EMBEDDED_IN_USE' });
+    } finally {
+      await first.close();
+    }
   }, 60_000);
 
   it('lets one client run a transaction while another runs plain queries', async () => {
