@@ -38,6 +38,19 @@ function commandHelp(cmd: Command): string {
   return [`Usage: cesar ${cmd.usage}`, '', cmd.summary, '', 'Flags:', ...flagLines, '  --help\n      Show this help', '', `Exit codes: ${cmd.exitCodes ?? '0 ok, 1 failure'}, 2 usage or configuration error.`].join('\n');
 }
 
+/** A string or number flag given with nothing after it (`--table=`, or `--table` last or before another flag): meow would drop it silently. */
+function flagsWithoutValue(cmd: Command, argv: string[]): string | undefined {
+  for (const [name, f] of Object.entries(cmd.flags)) {
+    if (f.type === 'boolean') continue;
+    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    for (let i = 0; i < argv.length; i++) {
+      const a = argv[i]!;
+      if (a === `--${kebab}=` || (a === `--${kebab}` && (i + 1 >= argv.length || argv[i + 1]!.startsWith('--')))) return kebab;
+    }
+  }
+  return undefined;
+}
+
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -59,6 +72,11 @@ async function main(argv: string[]): Promise<number> {
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(`${commandHelp(cmd)}\n`);
     return EXIT.ok;
+  }
+  const missing = flagsWithoutValue(cmd, rest);
+  if (missing) {
+    process.stderr.write(`cesar ${cmd.name}: --${missing} needs a value. Usage: cesar ${cmd.usage}\n`);
+    return EXIT.usage;
   }
   const cli = meow({
     importMeta: import.meta,

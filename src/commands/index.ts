@@ -1,8 +1,12 @@
 import { checkCommand } from './check.js';
+import { migrateCommand } from './migrate.js';
+import { syncCommand } from './sync.js';
+import { verifyCommand } from './verify.js';
+import { restoreCommand } from './restore.js';
 import type { Command } from './types.js';
 
 /** Every subcommand, in the order help lists them. */
-export const COMMANDS: readonly Command[] = [checkCommand];
+export const COMMANDS: readonly Command[] = [checkCommand, migrateCommand, syncCommand, verifyCommand, restoreCommand];
 
 /** Finds a command by name. */
 export function findCommand(name: string): Command | undefined {

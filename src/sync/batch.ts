@@ -5,7 +5,7 @@ import { decide, type Classified, type ConflictInfo, type Decision, type Strateg
 import type { SyncTable } from './registry.js';
 import { classifySql, jsonArray, upsertSql, type Guard } from './sql.js';
 import type { Direction } from './state.js';
-import { compareTs } from './timestamps.js';
+import { compareTs, microsToTs, tsToMicros } from './timestamps.js';
 
 /** One row read from the source. */
 export interface SourceRow {
@@ -37,8 +37,8 @@ export interface BatchOutcome {
   updated: string[];
   skipped: number;
   conflicts: ConflictRecord[];
-  /** Target versions that won a conflict, to be written back to the source. */
-  writeBacks: Array<{ doc: string; guard: Guard }>;
+  /** Target versions that won a conflict, to be written back to the source (`ts`: their updated_at). */
+  writeBacks: Array<{ id: string; ts: string; doc: string; guard: Guard }>;
 }
 
 interface ClassifyRow {
@@ -115,7 +115,10 @@ export async function executePlan(client: pg.PoolClient | null, table: SyncTable
     }
     if (decision.action === 'keep-target') {
       out.skipped++;
-      if (targetDoc) out.writeBacks.push({ doc: targetDoc, guard: decision.force ? 'force' : guardFor(source) });
+      if (targetDoc) {
+        const ts = microsToTs(tsToMicros(String((JSON.parse(targetDoc) as { updated_at: string }).updated_at)));
+        out.writeBacks.push({ id: row.id, ts, doc: targetDoc, guard: decision.force ? 'force' : guardFor(source) });
+      }
       continue;
     }
     (decision.force ? forced : guarded).push(row.doc);

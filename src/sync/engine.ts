@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
 import { redactError } from '../config/redact.js';
 import type { Role } from '../config/types.js';
 import { sqlStateOf } from '../db/errors.js';
@@ -11,8 +10,10 @@ import { executePlan, logConflicts, planBatch, rolesOf, writeBack, type BatchOut
 import type { Strategy } from './decide.js';
 import { readHorizon, type Horizon } from './horizon.js';
 import { loadRegistry, type Registry, type SyncTable } from './registry.js';
-import { diffKeys } from './scan.js';
-import { deleteSql, readByIdsSql, readPageSql } from './sql.js';
+import { scanDeletes } from './deletes.js';
+import { accumulate, batchCounts, countFuture, emptyReport, FUTURE_SKEW_MS, mergeOutcome, type PassReport, type TableReport } from './report.js';
+import { clearRowErrors, isRowError, isUnreachable, recordRowErrors, type FailedRow } from './row-errors.js';
+import { readByIdsSql, readPageSql } from './sql.js';
 import {
   addCounts,
   ensureStateTables,
@@ -24,11 +25,22 @@ import {
   stateKey,
   stateTablesExist,
   zeroCounts,
-  type Counts,
   type Direction,
   type TableState,
 } from './state.js';
-import { compareKeys, compareTs, maxTs, NIL_UUID, type Key } from './timestamps.js';
+import { compareKeys, maxTs, NIL_UUID, type Key } from './timestamps.js';
+
+export type { PassReport, TableReport } from './report.js';
+
+/** What a direction knew when its pass started. */
+interface Marks {
+  /** The newest updated_at this direction had read. */
+  sourceHigh: string | null;
+  /** The newest updated_at the reverse direction had read (of this direction's target). */
+  targetHigh: string | null;
+  /** The reverse direction's watermark: it reads back only what lies above it. */
+  reverseWatermark: Key | null;
+}
 
 /** Engine settings (defaults in DEFAULT_ENGINE_OPTIONS). */
 export interface EngineOptions {
@@ -66,38 +78,6 @@ export interface PassOptions {
   deleteScan?: 'always' | 'auto' | 'never';
   signal?: AbortSignal;
 }
-
-/** One table in one direction, after a pass (or, dry, what it would do). */
-export interface TableReport {
-  table: string;
-  direction: Direction;
-  status: 'ok' | 'error' | 'drift';
-  counts: Counts;
-  inserted: number;
-  updated: number;
-  error?: string;
-  /** Up to 20 conflicts with their resolution. */
-  conflicts: Array<{ rowId: string; winner: Role; reason: string }>;
-  /** Up to 5 sample ids per kind of change. */
-  samples: { inserted: string[]; updated: string[]; deleted: string[] };
-  ms: number;
-}
-
-/** The result of a pass. */
-export interface PassReport {
-  passId: string;
-  direction: 'both' | Direction;
-  dryRun: boolean;
-  ok: boolean;
-  ms: number;
-  tables: TableReport[];
-  totals: Counts;
-  /** Tables refused because of schema drift, with the difference. */
-  drift: Record<string, string>;
-}
-
-const SAMPLES = 5;
-const CONFLICT_SAMPLES = 20;
 
 /**
  * The bi-directional sync engine. Stateless between passes apart from caches: everything it must
@@ -203,7 +183,7 @@ export class SyncEngine {
         // children before parents: a parent's delete cascades, so its children go first
         for (const table of [...scope].reverse()) {
           options.signal?.throwIfAborted();
-          await this.scanDeletes(table, fresh, reports, dryRun);
+          await scanDeletes({ local: this.local, cloud: this.cloud, batchSize: this.opts.batchSize, retry: this.opts.retry }, table, fresh, reports, dryRun);
         }
       }
       const totals = zeroCounts();
@@ -265,7 +245,7 @@ export class SyncEngine {
     const report = emptyReport(table.name, direction, 'ok');
     const state = states.get(stateKey(table.name, direction));
     const otherState = states.get(stateKey(table.name, direction === 'up' ? 'down' : 'up'));
-    const marks = { sourceHigh: state?.highTs ?? null, targetHigh: otherState?.highTs ?? null };
+    const marks: Marks = { sourceHigh: state?.highTs ?? null, targetHigh: otherState?.highTs ?? null, reverseWatermark: otherState?.watermark ?? null };
     try {
       const horizon = await readHorizon(src, flavors[source], this.opts);
       if (horizon.capped) {
@@ -273,6 +253,7 @@ export class SyncEngine {
       }
       // rows parked by earlier passes first, so a row that fails again is counted once
       await this.retryFailedRows(table, direction, marks, passId, report, dryRun);
+      let futureRows = 0;
       let after: Key | null = state?.watermark ?? null;
       let watermark: Key | null = after;
       let high = marks.sourceHigh;
@@ -283,10 +264,16 @@ export class SyncEngine {
         after = { ts: last.ts, id: last.id };
         watermark = advance(watermark, after, horizon);
         high = maxTs(high, last.ts);
+        futureRows += countFuture(rows, horizon.now);
         const outcome = await this.applyBatch(table, direction, rows, marks, passId, dryRun, { watermark, high });
         accumulate(report, outcome, rows.length);
         this.bus.emit({ type: 'sync.pass.progress', passId, table: table.name, direction, read: report.counts.read, applied: report.counts.applied, skipped: report.counts.skipped, conflicts: report.counts.conflicts });
         if (rows.length < this.opts.batchSize) break;
+      }
+      if (futureRows > 0) {
+        // clock policy (README): a future-stamped version wins until real time catches up; it is flagged, not altered
+        report.futureStamped = futureRows;
+        this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: ${futureRows} row(s) stamped more than ${FUTURE_SKEW_MS / 1000}s ahead of the ${rolesOf(direction).source} clock (a writer's clock is ahead; such versions win conflicts until the clock catches up)` });
       }
       if (!dryRun) {
         await recordPassEnd(this.local, table.name, direction, { status: 'ok', counts: report.counts, ms: performance.now() - started });
@@ -319,11 +306,11 @@ export class SyncEngine {
     table: SyncTable,
     direction: Direction,
     rows: SourceRow[],
-    marks: { sourceHigh: string | null; targetHigh: string | null },
+    marks: Marks,
     passId: string,
     dryRun: boolean,
     progress: { watermark: Key | null; high: string | null },
-  ): Promise<BatchOutcome & { failed: Array<{ id: string; sqlState?: string; message: string }> }> {
+  ): Promise<BatchOutcome & { failed: FailedRow[] }> {
     const { source, target } = rolesOf(direction);
     const strategy = this.strategyFor(table.name);
     const seen = dryRun && !this.stateReady && !(await stateTablesExist(this.local)) ? new Map<string, string>() : await readRecent(this.local, table.name, direction, rows.map((r) => r.id));
@@ -341,7 +328,7 @@ export class SyncEngine {
         this.opts.retry,
       );
     let outcome: BatchOutcome;
-    const failed: Array<{ id: string; sqlState?: string; message: string }> = [];
+    const failed: FailedRow[] = [];
     try {
       outcome = await applyRows(rows);
     } catch (err) {
@@ -369,6 +356,16 @@ export class SyncEngine {
         await recordRowErrors(client, table.name, direction, failed);
         await clearRowErrors(client, table.name, direction, [...outcome.inserted, ...outcome.updated]);
         await recordBatch(client, table.name, direction, progress.watermark, progress.high, counts);
+        // What this batch wrote to the target will be read back by the reverse direction as an
+        // echo; remember those versions for it, so that if the origin deletes one before then, the
+        // echo is recognised (and the delete propagated) instead of the row being resurrected.
+        const ts = new Map(rows.map((r) => [r.id, r.ts]));
+        const echoes = [...outcome.inserted, ...outcome.updated]
+          .map((id) => ({ id, ts: ts.get(id)! }))
+          .filter((k) => !marks.reverseWatermark || compareKeys(k, marks.reverseWatermark) > 0);
+        await recordRecent(client, table.name, direction === 'up' ? 'down' : 'up', echoes, null);
+        // likewise a winner written back to the source is a version this direction already knows
+        await recordRecent(client, table.name, direction, outcome.writeBacks.map((w) => ({ id: w.id, ts: w.ts })), null);
         if (progress.watermark) {
           const w = progress.watermark;
           const above = rows.filter((r) => compareKeys({ ts: r.ts, id: r.id }, w) > 0).map((r) => ({ ts: r.ts, id: r.id }));
@@ -384,7 +381,7 @@ export class SyncEngine {
   }
 
   /** Rows parked in sync_errors are read again from the source and retried every pass. */
-  private async retryFailedRows(table: SyncTable, direction: Direction, marks: { sourceHigh: string | null; targetHigh: string | null }, passId: string, report: TableReport, dryRun: boolean): Promise<void> {
+  private async retryFailedRows(table: SyncTable, direction: Direction, marks: Marks, passId: string, report: TableReport, dryRun: boolean): Promise<void> {
     if (dryRun || !this.stateReady) return;
     const { rows: parked } = await this.local.query<{ row_id: string }>(
       'SELECT row_id::text AS row_id FROM sync_errors WHERE table_name = $1 AND direction = $2 ORDER BY row_id LIMIT 1000',
@@ -401,60 +398,6 @@ export class SyncEngine {
     report.counts.errors += outcome.failed.length;
   }
 
-  /**
-   * Hard deletes, found by merge-joining both sides' keys. A row present on one side only is a
-   * delete on the other side when the direction that copies it has already processed that very
-   * version (its key is at or below that direction's watermark, or the version is in the recent
-   * ledger): the other side did receive it, so it was deleted there since. Anything else is a row
-   * still to copy, never a guess at a delete. Rows are deleted only in the version that was seen,
-   * so a row updated meanwhile survives (an update wins over a delete).
-   */
-  private async scanDeletes(table: SyncTable, states: Map<string, TableState>, reports: TableReport[], dryRun: boolean): Promise<void> {
-    const up = states.get(stateKey(table.name, 'up'))?.watermark ?? null;
-    const down = states.get(stateKey(table.name, 'down'))?.watermark ?? null;
-    if (!up && !down) return;
-    const bookkeeping = !dryRun || (await stateTablesExist(this.local));
-    const parked = bookkeeping ? (await this.local.query<{ row_id: string; direction: string }>('SELECT row_id::text AS row_id, direction FROM sync_errors WHERE table_name = $1', [table.name])).rows : [];
-    const recent = bookkeeping
-      ? (await this.local.query<{ row_id: string; direction: string; row_ts: string }>('SELECT row_id::text AS row_id, direction, row_ts::text AS row_ts FROM sync_recent WHERE table_name = $1', [table.name])).rows
-      : [];
-    const parkedSet = new Set(parked.map((p) => `${p.direction}/${p.row_id}`));
-    const recentMap = new Map(recent.map((r) => [`${r.direction}/${r.row_id}`, r.row_ts]));
-    const seenBy = (direction: Direction, watermark: Key | null, key: Key): boolean => {
-      if (parkedSet.has(`${direction}/${key.id}`)) return false;
-      if (watermark && compareKeys(key, watermark) <= 0) return true;
-      const ts = recentMap.get(`${direction}/${key.id}`);
-      return ts !== undefined && compareTs(ts, key.ts) === 0;
-    };
-    const onLocal: Key[] = [];
-    const onCloud: Key[] = [];
-    for await (const d of diffKeys(this.local, this.cloud, table, { withHash: false })) {
-      if (d.kind === 'only-local' && seenBy('up', up, d.local)) onLocal.push(d.local);
-      if (d.kind === 'only-cloud' && seenBy('down', down, d.cloud)) onCloud.push(d.cloud);
-    }
-    const apply = async (role: Role, keys: Key[]): Promise<number> => {
-      if (dryRun || keys.length === 0) return keys.length;
-      let n = 0;
-      for (let i = 0; i < keys.length; i += this.opts.batchSize) {
-        const chunk = JSON.stringify(keys.slice(i, i + this.opts.batchSize).map((k) => ({ id: k.id, updated_at: k.ts })));
-        n += await withTransaction(this.db(role), async (c) => (await c.query(deleteSql(table), [chunk])).rowCount ?? 0, this.opts.retry);
-      }
-      return n;
-    };
-    // deleted on the cloud -> delete locally (counted under "down"); deleted locally -> delete on the cloud ("up")
-    const deletedLocal = await apply('local', onLocal);
-    const deletedCloud = await apply('cloud', onCloud);
-    for (const [direction, count, keys] of [['down', deletedLocal, onLocal], ['up', deletedCloud, onCloud]] as const) {
-      let report = reports.find((r) => r.table === table.name && r.direction === direction);
-      if (!report) {
-        report = emptyReport(table.name, direction, 'ok');
-        reports.push(report);
-      }
-      report.counts.deleted += count;
-      report.samples.deleted.push(...keys.slice(0, SAMPLES).map((k) => k.id));
-    }
-    if (!dryRun) await recordScan(this.local, table.name, deletedLocal, deletedCloud);
-  }
 }
 
 /** The watermark after reading up to `key`: never past the horizon, never backwards. */
@@ -464,63 +407,3 @@ export function advance(current: Key | null, key: Key, horizon: Horizon): Key {
   return current && compareKeys(current, next) > 0 ? current : next;
 }
 
-function emptyReport(table: string, direction: Direction, status: TableReport['status'], error?: string): TableReport {
-  return { table, direction, status, counts: zeroCounts(), inserted: 0, updated: 0, conflicts: [], samples: { inserted: [], updated: [], deleted: [] }, ms: 0, ...(error ? { error } : {}) };
-}
-
-function batchCounts(o: BatchOutcome, read: number, errors: number): Counts {
-  // a winner written back to the source is a change applied too
-  return { read, applied: o.inserted.length + o.updated.length + o.writeBacks.length, skipped: o.skipped - o.writeBacks.length, conflicts: o.conflicts.length, deleted: 0, errors };
-}
-
-function accumulate(report: TableReport, o: BatchOutcome & { failed: unknown[] }, read: number): void {
-  addCounts(report.counts, batchCounts(o, read, o.failed.length));
-  report.inserted += o.inserted.length;
-  report.updated += o.updated.length;
-  if (report.samples.inserted.length < SAMPLES) report.samples.inserted.push(...o.inserted.slice(0, SAMPLES - report.samples.inserted.length));
-  if (report.samples.updated.length < SAMPLES) report.samples.updated.push(...o.updated.slice(0, SAMPLES - report.samples.updated.length));
-  for (const c of o.conflicts) if (report.conflicts.length < CONFLICT_SAMPLES) report.conflicts.push({ rowId: c.rowId, winner: c.winner, reason: c.reason });
-}
-
-function mergeOutcome(into: BatchOutcome, o: BatchOutcome): void {
-  into.inserted.push(...o.inserted);
-  into.updated.push(...o.updated);
-  into.skipped += o.skipped;
-  into.conflicts.push(...o.conflicts);
-  into.writeBacks.push(...o.writeBacks);
-}
-
-/** A constraint or data error caused by the rows themselves (isolate them), not by the connection. */
-function isRowError(err: unknown): boolean {
-  const state = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
-  return state !== undefined && (state.startsWith('23') || state.startsWith('22'));
-}
-
-function isUnreachable(err: unknown): boolean {
-  return err instanceof CesarError && err.code === 'DB_UNREACHABLE';
-}
-
-async function recordRowErrors(client: pg.PoolClient, table: string, direction: Direction, failed: Array<{ id: string; sqlState?: string; message: string }>): Promise<void> {
-  for (const f of failed) {
-    await client.query(
-      `INSERT INTO sync_errors (table_name, direction, row_id, sql_state, message) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (table_name, direction, row_id) DO UPDATE SET sql_state = excluded.sql_state, message = excluded.message,
-         attempts = sync_errors.attempts + 1, last_seen_at = now()`,
-      [table, direction, f.id, f.sqlState ?? null, f.message],
-    );
-  }
-}
-
-async function clearRowErrors(client: pg.PoolClient, table: string, direction: Direction, ids: string[]): Promise<void> {
-  if (ids.length) await client.query('DELETE FROM sync_errors WHERE table_name = $1 AND direction = $2 AND row_id = ANY($3::uuid[])', [table, direction, ids]);
-}
-
-async function recordScan(local: Db, table: string, deletedLocal: number, deletedCloud: number): Promise<void> {
-  await local.query(
-    `UPDATE sync_state SET last_delete_scan_at = now(),
-            last_deleted = CASE direction WHEN 'down' THEN $2::INT8 ELSE $3::INT8 END,
-            total_deleted = total_deleted + CASE direction WHEN 'down' THEN $2::INT8 ELSE $3::INT8 END
-      WHERE table_name = $1`,
-    [table, deletedLocal, deletedCloud],
-  );
-}

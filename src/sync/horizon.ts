@@ -12,6 +12,8 @@ export interface HorizonOptions {
 /** The read horizon of a source, and why. */
 export interface Horizon {
   ts: string;
+  /** The source's clock when the horizon was read. */
+  now: string;
   /** The start of the oldest open transaction that held it back, if that was the reason. */
   heldBy?: string;
   /** True when a transaction older than maxHoldBackMs was ignored (its late rows may then be missed). */
@@ -50,8 +52,8 @@ export async function readHorizon(db: Db, flavor: string, opts: HorizonOptions):
         heldBy = r.oldest;
       }
     }
-    return { ts: microsToTs(bound), ...(heldBy ? { heldBy } : {}), ...(capped ? { capped } : {}) };
+    return { ts: microsToTs(bound), now: r.now, ...(heldBy ? { heldBy } : {}), ...(capped ? { capped } : {}) };
   }
   const { rows } = await db.query<{ now: string }>('SELECT now()::text AS now');
-  return { ts: microsToTs(tsToMicros(rows[0]!.now) - BigInt(opts.overlapMs) * 1000n) };
+  return { ts: microsToTs(tsToMicros(rows[0]!.now) - BigInt(opts.overlapMs) * 1000n), now: rows[0]!.now };
 }

@@ -1,0 +1,199 @@
+import { redactError } from '../config/redact.js';
+import { ensureLeaseTable, leaseHolder, tryAcquireLease, type Lease } from '../db/lease.js';
+import type { Db } from '../db/pool.js';
+import { CesarError } from '../errors.js';
+import type { EventBus } from '../events/bus.js';
+import type { PassOptions, PassReport, SyncEngine } from './engine.js';
+
+/** How the scheduler runs passes. */
+export interface SchedulerOptions {
+  /** Time between full passes (CESAR_SYNC_INTERVAL). */
+  intervalMs: number;
+  /** Tables synced within about a second of a change (CESAR_CRITICAL_TABLES). */
+  criticalTables: string[];
+  /** How often the critical tables are polled while active. */
+  criticalPollMs: number;
+  /** The sync lease: one active syncer among all cesar processes on these databases. */
+  leaseTtlMs: number;
+  owner?: string;
+  /** Cap of the backoff after failed passes. */
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'intervalMs' | 'criticalTables'> = {
+  criticalPollMs: 500,
+  leaseTtlMs: 15_000,
+  maxBackoffMs: 60_000,
+};
+
+/** What the dashboard and /health show about scheduling. */
+export interface SchedulerStatus {
+  /** True while this process holds the sync lease and runs passes. */
+  active: boolean;
+  /** Who holds the lease when we do not (null: nobody, or unknown). */
+  standbyFor: string | null;
+  paused: boolean;
+  running: boolean;
+  lastPassAt: string | null;
+  lastSuccessAt: string | null;
+  nextPassAt: string | null;
+  lastError: string | null;
+  consecutiveFailures: number;
+  intervalMs: number;
+}
+
+/**
+ * Runs passes on a schedule for the dashboard and headless mode: a full pass every interval, the
+ * critical tables every `criticalPollMs`, passes on demand, with backoff after failures. Only the
+ * holder of the sync lease (in the cloud database) runs passes; the others stand by and take over
+ * within two lease periods when the holder dies.
+ */
+export class SyncScheduler {
+  private readonly opts: SchedulerOptions;
+  private lease: Lease | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = true;
+  private paused = false;
+  private nextFullAt = 0;
+  private backoffUntil = 0;
+  private state: Omit<SchedulerStatus, 'active' | 'paused' | 'running' | 'nextPassAt' | 'intervalMs'> = {
+    standbyFor: null,
+    lastPassAt: null,
+    lastSuccessAt: null,
+    lastError: null,
+    consecutiveFailures: 0,
+  };
+  private ticking = false;
+
+  constructor(
+    private readonly engine: SyncEngine,
+    private readonly cloud: Db,
+    private readonly bus: EventBus,
+    options: Partial<SchedulerOptions> & Pick<SchedulerOptions, 'intervalMs' | 'criticalTables'>,
+  ) {
+    this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
+  }
+
+  /** Starts the loop; the first full pass runs as soon as the lease is held. */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.nextFullAt = Date.now();
+    const tick = setInterval(() => void this.tick(), Math.min(this.opts.criticalPollMs, 1000));
+    tick.unref();
+    this.timers.push(tick);
+    void this.tick();
+  }
+
+  /** Stops scheduling, waits for a running pass to finish, releases the lease. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    while (this.engine.busy) await new Promise((r) => setTimeout(r, 20));
+    await this.releaseLease();
+  }
+
+  /** Pauses scheduled passes (on-demand passes still run). */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+  }
+
+  /** Changes the interval of full passes; the next pass moves accordingly. */
+  setInterval(ms: number): void {
+    this.nextFullAt = this.nextFullAt - this.opts.intervalMs + ms;
+    this.opts.intervalMs = ms;
+  }
+
+  /** The scheduling state, for screens and health checks. */
+  status(): SchedulerStatus {
+    return {
+      ...this.state,
+      active: this.lease !== null,
+      paused: this.paused,
+      running: this.engine.busy,
+      nextPassAt: this.lease && !this.paused ? new Date(Math.max(this.nextFullAt, this.backoffUntil)).toISOString() : null,
+      intervalMs: this.opts.intervalMs,
+    };
+  }
+
+  /**
+   * Runs a pass now. A dry run needs no lease (it writes nothing); a real pass needs this process
+   * to be the active syncer, otherwise it fails with LEASE_HELD naming the active one.
+   */
+  async runNow(options: PassOptions): Promise<PassReport> {
+    if (!options.dryRun && !(await this.ensureLease())) {
+      const holder = await leaseHolder(this.cloud, 'sync').catch(() => null);
+      throw new CesarError('LEASE_HELD', `another cesar is the active syncer${holder ? ` (${holder.owner}, lease expires ${holder.expiresAt})` : ''}; this one stands by`);
+    }
+    const report = await this.recorded(() => this.engine.runPass({ ...options, ...(this.lease ? { signal: this.lease.lost } : {}) }));
+    if (!options.tables && !options.dryRun && options.direction === 'both') this.nextFullAt = Date.now() + this.opts.intervalMs;
+    return report;
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped || this.ticking) return;
+    this.ticking = true;
+    try {
+      if (!(await this.ensureLease())) return;
+      if (this.paused || this.engine.busy || Date.now() < this.backoffUntil) return;
+      if (Date.now() >= this.nextFullAt) {
+        this.nextFullAt = Date.now() + this.opts.intervalMs;
+        await this.recorded(() => this.engine.runPass({ direction: 'both', ...(this.lease ? { signal: this.lease.lost } : {}) }));
+      } else if (this.opts.criticalTables.length > 0) {
+        await this.recorded(() => this.engine.runPass({ direction: 'both', tables: this.opts.criticalTables, deleteScan: 'never', ...(this.lease ? { signal: this.lease.lost } : {}) }));
+      }
+    } catch {
+      // recorded() keeps the error in the status and the event bus; the next tick retries after backoff
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async recorded(run: () => Promise<PassReport>): Promise<PassReport> {
+    this.state.lastPassAt = new Date().toISOString();
+    try {
+      const report = await run();
+      this.state.lastSuccessAt = new Date().toISOString();
+      this.state.lastError = report.ok ? null : report.tables.find((t) => t.error)?.error ?? null;
+      this.state.consecutiveFailures = 0;
+      this.backoffUntil = 0;
+      return report;
+    } catch (err) {
+      this.state.lastError = redactError(err);
+      this.state.consecutiveFailures++;
+      // bounded exponential backoff: 1 s, 2 s, 4 s ... capped (the cloud may be down for a while)
+      const delay = Math.min(this.opts.maxBackoffMs, 1000 * 2 ** Math.min(this.state.consecutiveFailures - 1, 16));
+      this.backoffUntil = Date.now() + delay;
+      throw err;
+    }
+  }
+
+  /** Holds the lease, taking it when free or expired; false while another process holds it. */
+  private async ensureLease(): Promise<boolean> {
+    if (this.lease && !this.lease.lost.aborted) return true;
+    if (this.lease?.lost.aborted) {
+      this.lease = null;
+      this.bus.emit({ type: 'log', level: 'warn', message: 'lost the sync lease: standing by' });
+    }
+    try {
+      await ensureLeaseTable(this.cloud);
+      this.lease = await tryAcquireLease(this.cloud, { name: 'sync', ttlMs: this.opts.leaseTtlMs, bus: this.bus, ...(this.opts.owner ? { owner: this.opts.owner } : {}) });
+      if (this.lease) {
+        this.state.standbyFor = null;
+        this.nextFullAt = Math.min(this.nextFullAt, Date.now());
+        return true;
+      }
+      this.state.standbyFor = (await leaseHolder(this.cloud, 'sync'))?.owner ?? null;
+    } catch (err) {
+      this.state.lastError = redactError(err);
+    }
+    return false;
+  }
+
+  private async releaseLease(): Promise<void> {
+    const lease = this.lease;
+    this.lease = null;
+    await lease?.release().catch(() => undefined);
+  }
+}
