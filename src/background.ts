@@ -1,3 +1,4 @@
+import { assertSafeBind, startApi, type ApiOptions, type ApiServer } from './api/index.js';
 import { redactError } from './config/redact.js';
 import type { Role } from './config/types.js';
 import { startDemoWorkload } from './demo/workload.js';
@@ -5,6 +6,7 @@ import { defaultMigrationsDir, readMigrationFiles, runMigrations } from './migra
 import type { Runtime } from './runtime.js';
 import { createEngine, type SyncEngine } from './sync/index.js';
 import { SyncScheduler } from './sync/scheduler.js';
+import { EXIT, isCesarError } from './errors.js';
 
 /** What to start besides the scheduler. */
 export interface BackgroundOptions {
@@ -16,6 +18,12 @@ export interface BackgroundOptions {
   demo?: boolean;
   /** Start scheduling (default true; tests may start it later). */
   start?: boolean;
+  /**
+   * The HTTP + WebSocket API: where to listen (default: CESAR_API_HOST / CESAR_API_PORT), or false
+   * for none. A taken port is reported in `Background.api`, not thrown; a non-loopback host without
+   * CESAR_API_TOKEN is a usage error (exit 2) before anything starts.
+   */
+  api?: ApiOptions | false;
 }
 
 /** The background work the dashboard and headless mode share. */
@@ -24,6 +32,10 @@ export interface Background {
   scheduler: SyncScheduler;
   /** Per database: migrations applied at start, or why they were not. */
   migrations: Partial<Record<Role, { applied: number } | { error: string }>>;
+  /** The API's address, why it is not serving (e.g. `port 8000 in use`), or null when not asked for. */
+  api: { url: string } | { error: string } | null;
+  /** The running API server (null when not serving). */
+  apiServer: ApiServer | null;
   close(): Promise<void>;
 }
 
@@ -33,6 +45,27 @@ export interface Background {
  * workload on the embedded databases, and the sync scheduler.
  */
 export async function startBackground(rt: Runtime, options: BackgroundOptions = {}): Promise<Background> {
+  const apiOptions = options.api === false ? null : (options.api ?? { host: rt.config.api.host, port: rt.config.api.port });
+  if (apiOptions) assertSafeBind(apiOptions.host, rt.config.api.token);
+  const engine = createEngine(rt);
+  const scheduler = new SyncScheduler(engine, rt.db('cloud'), rt.bus, {
+    intervalMs: options.intervalMs ?? rt.config.syncIntervalMs,
+    criticalTables: rt.config.criticalTables,
+    leaseTtlMs: rt.config.sync.leaseTtlMs,
+  });
+  // The API comes up first, so that liveness answers (and readiness says "starting") during migrations.
+  let api: Background['api'] = null;
+  let apiServer: ApiServer | null = null;
+  if (apiOptions) {
+    try {
+      apiServer = await startApi({ rt, scheduler, engine }, apiOptions);
+      api = { url: apiServer.url };
+    } catch (err) {
+      if (isCesarError(err) && err.exitCode === EXIT.usage) throw err;
+      api = { error: isCesarError(err) ? err.message : redactError(err) };
+      rt.bus.emit({ type: 'log', level: 'error', message: `api: ${api.error}; carrying on without it` });
+    }
+  }
   const migrations: Background['migrations'] = {};
   if (options.migrate ?? rt.config.embedded) {
     const files = await readMigrationFiles(defaultMigrationsDir());
@@ -50,20 +83,21 @@ export async function startBackground(rt: Runtime, options: BackgroundOptions = 
     }
   }
   const demo = options.demo ?? rt.config.embedded ? startDemoWorkload(rt.db('local'), rt.db('cloud'), rt.bus) : null;
-  const engine = createEngine(rt);
-  const scheduler = new SyncScheduler(engine, rt.db('cloud'), rt.bus, {
-    intervalMs: options.intervalMs ?? rt.config.syncIntervalMs,
-    criticalTables: rt.config.criticalTables,
-    leaseTtlMs: rt.config.sync.leaseTtlMs,
-  });
   if (options.start !== false) scheduler.start();
+  apiServer?.setPhase('running');
+  let closing: Promise<void> | undefined;
   return {
     engine,
     scheduler,
     migrations,
-    async close() {
-      await demo?.close();
-      await scheduler.stop();
+    api,
+    apiServer,
+    close() {
+      closing ??= (async () => {
+        await Promise.all([apiServer?.close(), demo?.close()]);
+        await scheduler.stop();
+      })();
+      return closing;
     },
   };
 }

@@ -51,6 +51,22 @@ function flagsWithoutValue(cmd: Command, argv: string[]): string | undefined {
   return undefined;
 }
 
+function parseFlags(cmd: Command, rest: string[]) {
+  return meow({
+    importMeta: import.meta,
+    argv: rest,
+    autoHelp: false,
+    autoVersion: false,
+    allowUnknownFlags: false,
+    flags: Object.fromEntries(
+      Object.entries(cmd.flags).map(([k, f]) => {
+        const { description: _d, ...spec } = f;
+        return [k, spec];
+      }),
+    ) as never,
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
   if (first === '--help' || first === '-h' || first === 'help') {
@@ -78,19 +94,14 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`cesar ${cmd.name}: --${missing} needs a value. Usage: cesar ${cmd.usage}\n`);
     return EXIT.usage;
   }
-  const cli = meow({
-    importMeta: import.meta,
-    argv: rest,
-    autoHelp: false,
-    autoVersion: false,
-    allowUnknownFlags: false,
-    flags: Object.fromEntries(
-      Object.entries(cmd.flags).map(([k, f]) => {
-        const { description: _d, ...spec } = f;
-        return [k, spec];
-      }),
-    ) as never,
-  });
+  let cli: ReturnType<typeof meow>;
+  try {
+    cli = parseFlags(cmd, rest);
+  } catch (err) {
+    // meow throws for a value outside a flag's choices: that is a usage error
+    process.stderr.write(`cesar ${cmd.name}: ${(err as Error).message}. Usage: cesar ${cmd.usage}\n`);
+    return EXIT.usage;
+  }
   if (cli.input.length > 0) {
     process.stderr.write(`cesar ${cmd.name}: unexpected argument "${cli.input[0]}". Usage: cesar ${cmd.usage}\n`);
     return EXIT.usage;
@@ -116,6 +127,11 @@ async function main(argv: string[]): Promise<number> {
     await runtime?.close();
   }
 }
+
+// A reader that goes away (`cesar status | head -1`) is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(EXIT.ok);
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -31,8 +31,9 @@ export function clearSecrets(): void {
   secrets.clear();
 }
 
-// scheme://user:password@host  (the password may contain anything but '@' and whitespace)
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):([^\s@/]*)@/gi;
+// scheme://user:password@host  (the password may contain anything but '@' and whitespace).
+// Bounded quantifiers keep this linear: unbounded ones backtrack quadratically on long runs of letters.
+const URL_USERINFO = /([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@]{0,256}):([^\s@/]{0,1024})@/gi;
 // password=... in conninfo strings and query strings
 const KV_PASSWORD = /\b((?:ssl)?password)\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&'"]+)/gi;
 const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/g;

@@ -10,7 +10,7 @@ export type CesarEvent =
   | { type: 'sync.pass.completed'; passId: string; ms: number; applied: number; conflicts: number; errors: number; dryRun: boolean }
   | { type: 'sync.pass.failed'; passId: string; error: string; sqlState?: string }
   | { type: 'sync.conflict'; table: string; rowId: string; winner: Role; strategy: string; reason: string }
-  | { type: 'sync.table.error'; table: string; direction: 'up' | 'down'; error: string }
+  | { type: 'sync.table.error'; table: string; direction: 'up' | 'down'; error: string; sqlState?: string }
   | { type: 'lease.acquired' | 'lease.lost' | 'lease.released'; name: string; owner: string }
   | { type: 'agent.changed'; id: string; role: Role }
   | { type: 'db.status'; role: Role; up: boolean; error?: string }

@@ -287,7 +287,8 @@ export class SyncEngine {
         if (!dryRun) await recordPassEnd(this.local, table.name, direction, { status: 'error', counts: report.counts, ms: performance.now() - started, error: report.error }).catch(() => undefined);
         throw err;
       }
-      this.bus.emit({ type: 'sync.table.error', table: table.name, direction, error: report.error });
+      const sqlState = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
+      this.bus.emit({ type: 'sync.table.error', table: table.name, direction, error: report.error, ...(sqlState ? { sqlState } : {}) });
       if (!dryRun) {
         await recordPassEnd(this.local, table.name, direction, { status: 'error', counts: report.counts, ms: performance.now() - started, error: report.error }).catch(() => undefined);
       }
@@ -374,7 +375,12 @@ export class SyncEngine {
       },
       this.opts.retry,
     );
-    for (const c of outcome.conflicts.slice(0, 200)) {
+    if (table.name === 'agents') {
+      // the dashboard's agents panel and WebSocket clients follow agents changed by sync
+      for (const id of [...outcome.inserted, ...outcome.updated].slice(0, 200)) this.bus.emit({ type: 'agent.changed', id, role: target });
+      for (const w of outcome.writeBacks.slice(0, 200)) this.bus.emit({ type: 'agent.changed', id: w.id, role: source });
+    }
+    for (const c of outcome.conflicts.slice(0, 1000)) {
       this.bus.emit({ type: 'sync.conflict', table: table.name, rowId: c.rowId, winner: c.winner, strategy: c.strategy, reason: c.reason });
     }
     return { ...outcome, failed };

@@ -34,6 +34,15 @@ describe('redact', () => {
     expect(redactError(driverError)).not.toContain('Zq9-secret');
   });
 
+  it('does not backtrack catastrophically on long inputs (every log line and WebSocket event passes here)', () => {
+    // the unbounded regex it replaces took ~650 ms on 16 KB and grows with the square of the length
+    const t0 = performance.now();
+    redact('x'.repeat(200_000));
+    redact(`${'a'.repeat(300)}:`.repeat(500));
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(redact(`${'y'.repeat(5000)} postgres://u:pw123@h/d`)).toContain('postgres://u:***@h/d');
+  });
+
   it('describeUrl gives user@host:port/db and nothing else', () => {
     expect(describeUrl('postgres://app:s3cr3t@db.example.com:26257/defaultdb?sslmode=verify-full')).toBe('app@db.example.com:26257/defaultdb');
     expect(describeUrl('postgres://127.0.0.1')).toBe('127.0.0.1:5432/postgres');
