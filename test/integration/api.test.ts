@@ -122,9 +122,9 @@ describe('health endpoints', () => {
     expect(h.body).toMatchObject({ status: 'ok', version: expect.stringMatching(/^\d+\.\d+\.\d+/), environment: 'development', embedded: false, draining: false });
     expect(h.body.readSource).toMatchObject({ database: 'local', degraded: false });
     for (const role of ['local', 'cloud']) {
-      expect(h.body.databases[role]).toMatchObject({ configured: true, up: true, flavor: 'postgres', error: null });
+      expect(h.body.databases[role]).toMatchObject({ configured: true, up: true, flavor: process.env.CESAR_TEST_BACKEND === 'embedded' ? 'embedded' : 'postgres', error: null });
       expect(h.body.databases[role].latencyMs).toBeGreaterThanOrEqual(0);
-      expect(h.body.databases[role].label).toMatch(/@127\.0\.0\.1:\d+\/cesar_t_/);
+      expect(h.body.databases[role].label).toMatch(process.env.CESAR_TEST_BACKEND === 'embedded' ? /@127\.0\.0\.1:\d+\/postgres$/ : /@127\.0\.0\.1:\d+\/cesar_t_/);
     }
     expect(h.body.sync).toMatchObject({ active: false, lastPassAt: null });
     expect(h.headers.get('content-type')).toMatch(/application\/json/);

@@ -136,7 +136,7 @@ describe('cesar headless', () => {
     const h = await startHeadless(['--interval', '2s'], env);
     expect(h.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const startup = h.lines.find((l) => l.event === 'startup')!;
-    expect(startup).toMatchObject({ level: 'info', environment: 'development', embedded: false, intervalMs: 2000, leaseTtlMs: 2000, databases: { local: expect.stringMatching(/^postgres@127\.0\.0\.1:\d+\/cesar_t_/) } });
+    expect(startup).toMatchObject({ level: 'info', environment: 'development', embedded: false, intervalMs: 2000, leaseTtlMs: 2000, databases: { local: expect.stringMatching(process.env.CESAR_TEST_BACKEND === 'embedded' ? /^postgres@127\.0\.0\.1:\d+\/postgres$/ : /^postgres@127\.0\.0\.1:\d+\/cesar_t_/) } });
     // migrations were not applied by cesar (no --migrate): reported, and sync runs anyway
     await h.waitFor((l) => l.event === 'migrations' && l.level === 'warn' && l.database === 'local');
     const pass = await h.waitFor((l) => l.event === 'sync.pass.completed' && l.scope === 'full', 20_000);

@@ -177,7 +177,9 @@ describe('deletes', () => {
 });
 
 describe('crash safety and re-sync', () => {
-  it('a row committed late (transaction open across a pass) is not lost', async () => {
+  // PGlite serialises transactions across connections: a transaction held open during a pass makes
+  // the pass wait for it, so this scenario cannot be set up on the embedded test backend.
+  it.skipIf(process.env.CESAR_TEST_BACKEND === 'embedded')('a row committed late (transaction open across a pass) is not lost', async () => {
     await insertAgents(env.dbs.localUrl, 'l', 3);
     const pg = await import('pg');
     const writer = new pg.default.Client({ connectionString: env.dbs.localUrl });
