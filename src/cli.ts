@@ -10,7 +10,7 @@ import { openRuntime, type Runtime } from './runtime.js';
 // The entry point: parse, dispatch, turn every error into a message and an exit code.
 // This is the only file that calls process.exit.
 
-const DEFAULT_COMMAND = 'check';
+const DEFAULT_COMMAND = 'dashboard';
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -21,7 +21,7 @@ function overview(): string {
     'Commands:',
     ...lines,
     '',
-    'With no command, cesar runs `check` on the configured (or embedded demo) databases.',
+    'With no command, cesar opens the dashboard on the configured (or embedded demo) databases; `cesar status` prints the same once.',
     'Configuration comes from the environment, .env and .env.cockroach (see README.md).',
     'Exit codes: 0 ok, 1 failure, 2 usage or configuration error.',
     'Run `cesar <command> --help` for a command\'s flags.',

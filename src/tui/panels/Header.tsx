@@ -1,0 +1,72 @@
+import { Box } from 'ink';
+import { formatDuration } from '../../config/duration.js';
+import { ROLES } from '../../config/types.js';
+import { ROLE_VARIABLE } from '../../runtime.js';
+import { clockTime, latency, parseTime, span } from '../format/time.js';
+import { Line, type Segment } from '../components/Line.js';
+import { useTheme } from '../theme/context.js';
+import type { Theme } from '../theme/theme.js';
+import type { DashboardState, DbView } from '../state/types.js';
+
+const SEP = ' · ';
+
+/** The title line: environment, read source, demo, API, read-only. */
+export function titleLine(s: DashboardState, theme: Theme): Segment[] {
+  const h = s.header;
+  const segs: Segment[] = [{ text: 'CESAR', bold: true, color: theme.color.accent }, { text: ` ${h.environment}` , bold: true }];
+  const rs = h.readSource;
+  if (!rs) segs.push({ text: `${SEP}reads: …`, color: theme.color.muted });
+  else if (!rs.role) segs.push({ text: `${SEP}reads: none (${rs.reason})`, color: theme.color.error });
+  else segs.push({ text: `${SEP}reads ${rs.role}` }, ...(rs.degraded ? [{ text: ' DEGRADED', bold: true, color: theme.color.warn }] : []));
+  if (h.embedded) segs.push({ text: SEP }, { text: 'EMBEDDED DEMO', bold: true, color: theme.color.info });
+  if (h.api) segs.push({ text: `${SEP}${h.api}`, color: h.api.startsWith('API off') ? theme.color.warn : undefined });
+  if (h.readonly) segs.push({ text: SEP }, { text: 'READ-ONLY', bold: true, inverse: true });
+  return segs;
+}
+
+/** A database line: role, up/down, server, where, latency. */
+export function dbLine(role: 'local' | 'cloud', db: DbView | null, theme: Theme): Segment[] {
+  const name = { text: role.padEnd(6), bold: true };
+  if (!db) return [name, { text: 'connecting…', color: theme.color.muted }];
+  if (!db.configured) return [name, { text: `not configured (set ${ROLE_VARIABLE[role]})`, color: theme.color.warn }];
+  if (!db.up) return [name, { text: '✗ DOWN', bold: true, color: theme.color.error }, { text: `  ${db.label}  `, color: theme.color.muted }, { text: db.error ?? '', color: theme.color.error }];
+  return [
+    name,
+    { text: '● up', color: theme.color.ok },
+    { text: `  ${db.server ?? '?'}` },
+    { text: `  ${latency(db.latencyMs)}` },
+    { text: db.tls ? '  TLS' : '', color: theme.color.muted },
+    { text: `  ${db.label}`, color: theme.color.muted },
+  ];
+}
+
+/** The scheduler line: active or standby, last pass, countdown, paused, last error. */
+export function syncLine(s: DashboardState, theme: Theme): Segment[] {
+  const st = s.scheduler;
+  const refresh = { text: `${SEP}refresh ${formatDuration(s.ui.refreshMs)}`, color: theme.color.muted };
+  if (!st) return [{ text: 'sync  ', bold: true }, { text: 'starting…', color: theme.color.muted }, refresh];
+  const segs: Segment[] = [{ text: 'sync  ', bold: true }];
+  if (st.active) segs.push({ text: 'active syncer', color: theme.color.ok });
+  else segs.push({ text: `standby${st.standbyFor ? `: ${st.standbyFor} holds the sync lease` : ''}`, color: theme.color.warn });
+  if (st.running) segs.push({ text: `${SEP}running…`, color: theme.color.info });
+  segs.push({ text: `${SEP}last pass ${st.lastPassAt ? clockTime(st.lastPassAt, s.now) : 'never'}` });
+  if (st.paused) segs.push({ text: SEP }, { text: 'PAUSED', bold: true, inverse: true, color: theme.color.warn });
+  else if (st.nextPassAt) segs.push({ text: `${SEP}next in ${span(Math.max(0, parseTime(st.nextPassAt) - s.now))}` });
+  segs.push({ text: `${SEP}every ${formatDuration(st.intervalMs)}`, color: theme.color.muted }, refresh);
+  if (st.lastError) segs.push({ text: `${SEP}last error: ${st.lastError}`, color: theme.color.error });
+  return segs;
+}
+
+/** The four header lines. */
+export function Header({ s, width }: { s: DashboardState; width: number }) {
+  const theme = useTheme();
+  return (
+    <Box flexDirection="column" width={width} height={4}>
+      <Line segments={titleLine(s, theme)} width={width} />
+      {ROLES.map((r) => (
+        <Line key={r} segments={dbLine(r, s.header.dbs[r], theme)} width={width} />
+      ))}
+      <Line segments={syncLine(s, theme)} width={width} />
+    </Box>
+  );
+}
