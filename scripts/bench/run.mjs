@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// Benchmarks of CESAR Console (never part of `npm test`).
+//
+//   node scripts/bench/run.mjs [name...] [--rows N] [--runs K] [--naive-rows M] [--profile] [--json]
+//
+// With no name, every benchmark runs. They use the real PostgreSQL at PG_BENCH_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres, loopback only) and the BUILT code in dist/
+// (`npm run build` first). Each creates throwaway databases named cesar_bench_* and drops them at
+// the end, also on failure and on Ctrl-C. Exit codes: 0 ok, 1 a benchmark failed, 2 usage.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { isInterrupted, markInterrupted, runCleanups } from './lib/cleanup.mjs';
+import { assertLoopback, benchAdminUrl, leftoverDatabases, REPO, UsageError } from './lib/pg.mjs';
+
+/** The benchmarks, by name: adding one is one line (its module exports `run(opts)` -> { text, json }). */
+const BENCHMARKS = {
+  sync: { summary: 'initial load of agents up and down: COPY ceiling vs cesar (in-process, binary) vs row-at-a-time', load: () => import('./sync.mjs') },
+};
+
+const USAGE = `Usage: node scripts/bench/run.mjs [name...] [flags]
+
+Benchmarks:
+${Object.keys(BENCHMARKS)
+  .map((n) => `  ${n.padEnd(8)} ${BENCHMARKS[n].summary}`)
+  .join('\n')}
+
+Flags:
+  --rows N         rows of the data set (default 200000; --rows 20000 --runs 1 is a quick smoke run)
+  --runs K         timed runs per contender, medians reported (default 3)
+  --naive-rows M   sample for the row-at-a-time baseline, extrapolated to N (default 2000)
+  --profile        also profile one in-process pass per direction (time per kind of statement)
+  --json           print the results as JSON on stdout (progress stays on stderr)
+  -h, --help       this help
+
+Environment: PG_BENCH_URL (default postgres://postgres@127.0.0.1:5432/postgres, must be loopback).
+Exit codes: 0 ok, 1 a benchmark failed, 2 usage or configuration error.`;
+
+const OPTIONS = {
+  rows: { type: 'string', default: '200000' },
+  runs: { type: 'string', default: '3' },
+  'naive-rows': { type: 'string', default: '2000' },
+  profile: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
+function wholeNumber(text, flag, min, max) {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, not "${text}"`);
+  return Number(text);
+}
+
+function parse(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(err.message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  const unknown = positionals.filter((n) => !Object.hasOwn(BENCHMARKS, n));
+  if (unknown.length) throw new UsageError(`unknown benchmark ${unknown.map((n) => JSON.stringify(n)).join(', ')}. Benchmarks: ${Object.keys(BENCHMARKS).join(', ')}.`);
+  return {
+    names: positionals.length ? [...new Set(positionals)] : Object.keys(BENCHMARKS),
+    rows: wholeNumber(values.rows, '--rows', 100, 50_000_000),
+    runs: wholeNumber(values.runs, '--runs', 1, 100),
+    naiveRows: wholeNumber(values['naive-rows'], '--naive-rows', 1, 50_000_000),
+    profile: values.profile,
+    json: values.json,
+  };
+}
+
+/** Warns when a source file is newer than its build: the benchmark measures dist/, not src/. */
+function warnIfStale(log) {
+  const src = path.join(REPO, 'src');
+  const dist = path.join(REPO, 'dist');
+  if (!fs.existsSync(path.join(dist, 'cli.js'))) throw new UsageError('dist/ is missing: run `npm run build` first');
+  const stale = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.d.ts')) {
+        const built = path.join(dist, path.relative(src, p)).replace(/\.tsx?$/, '.js');
+        if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(p).mtimeMs) stale.push(path.relative(REPO, p));
+      }
+    }
+  };
+  walk(src);
+  if (stale.length) log(`bench: warning: dist/ is older than ${stale.slice(0, 3).join(', ')}${stale.length > 3 ? ` and ${stale.length - 3} more` : ''}; run \`npm run build\` to measure the current code`);
+}
+
+async function main() {
+  const log = (m) => process.stderr.write(`${m}\n`);
+  let opts;
+  try {
+    opts = parse(process.argv.slice(2));
+    if (opts.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    assertLoopback(benchAdminUrl());
+    warnIfStale(log);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      log(`bench: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const onSignal = (signal, code) => async () => {
+    if (isInterrupted()) return;
+    markInterrupted();
+    log(`bench: ${signal}: stopping child processes and dropping the benchmark databases`);
+    await runCleanups(log);
+    process.exit(code);
+  };
+  process.on('SIGINT', onSignal('SIGINT', 130));
+  process.on('SIGTERM', onSignal('SIGTERM', 143));
+
+  try {
+    const leftovers = await leftoverDatabases();
+    if (leftovers.length) log(`bench: note: databases left by an earlier, killed run: ${leftovers.join(', ')} (DROP DATABASE ... WITH (FORCE) to remove them)`);
+  } catch (err) {
+    log(`bench: cannot reach PostgreSQL at PG_BENCH_URL: ${err.message}`);
+    return 1;
+  }
+
+  const results = [];
+  let failed = false;
+  for (const name of opts.names) {
+    try {
+      const bench = await BENCHMARKS[name].load();
+      const res = await bench.run({ ...opts, log });
+      results.push(res.json);
+      if (!opts.json) process.stdout.write(`${res.text}\n`);
+    } catch (err) {
+      failed = true;
+      if (!isInterrupted()) log(`bench ${name}: FAILED: ${err?.stack ?? err}`);
+    } finally {
+      if (!isInterrupted()) await runCleanups(log);
+    }
+    if (isInterrupted()) return 130; // the signal handler finishes the cleanup and exits
+  }
+  if (opts.json) process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
+  return failed ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  async (err) => {
+    process.stderr.write(`bench: ${err?.stack ?? err}\n`);
+    await runCleanups();
+    process.exitCode = 1;
+  },
+);
