@@ -21,6 +21,11 @@ export interface Runtime {
 /** The variable that configures each role, for messages. */
 export const ROLE_VARIABLE: Record<Role, string> = { local: 'LOCAL_DB_URL', cloud: 'COCKROACH_DB_URL' };
 
+/** Why a role is unusable when its URL is not set, in one wording for every surface. */
+export function notConfiguredReason(role: Role): string {
+  return `not configured (set ${ROLE_VARIABLE[role]})`;
+}
+
 /** Builds the runtime: starts the embedded databases when configured so, and opens one pool per role. */
 export async function openRuntime(config: Config, options: { bus?: EventBus; poolSize?: number } = {}): Promise<Runtime> {
   const bus = options.bus ?? new EventBus();

@@ -3,7 +3,7 @@ import { ROLES, type Role } from '../config/types.js';
 import type { Flavor } from '../db/flavor.js';
 import { probeDb, type Probe } from '../db/probe.js';
 import type { Runtime } from '../runtime.js';
-import { ROLE_VARIABLE } from '../runtime.js';
+import { notConfiguredReason } from '../runtime.js';
 
 /** One database as /health shows it: no URL, only the password-free label. */
 export interface DbHealth {
@@ -74,7 +74,7 @@ export class HealthMonitor {
   private async probeRole(role: Role): Promise<DbHealth> {
     const checkedAt = new Date().toISOString();
     const db = this.rt.maybeDb(role);
-    if (!db) return { configured: false, up: false, label: null, flavor: null, server: null, latencyMs: null, error: `not configured (set ${ROLE_VARIABLE[role]})`, checkedAt };
+    if (!db) return { configured: false, up: false, label: null, flavor: null, server: null, latencyMs: null, error: notConfiguredReason(role), checkedAt };
     const base = { configured: true, label: db.label, checkedAt };
     const still = this.hanging.get(role);
     if (still) return { ...base, up: false, flavor: null, server: null, latencyMs: null, error: `no answer within ${this.timeoutMs} ms (still waiting)` };

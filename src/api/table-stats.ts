@@ -28,7 +28,7 @@ export class TableStats {
 
   constructor(
     private readonly rt: Runtime,
-    private readonly tables: string[],
+    tables: string[],
     private readonly ttlMs: number,
     private readonly waitMs = 3000,
   ) {

@@ -1,4 +1,4 @@
-import { ROLE_VARIABLE } from '../runtime.js';
+import { notConfiguredReason } from '../runtime.js';
 import { probeDb, type Probe } from '../db/probe.js';
 import { ROLES } from '../config/types.js';
 import { columns, ms, printJson } from './output.js';
@@ -23,7 +23,7 @@ export const checkCommand: Command = {
     const results: Array<(Probe & { configured: true }) | Missing> = await Promise.all(
       ROLES.map(async (role) => {
         const db = rt.maybeDb(role);
-        if (!db) return { role, configured: false as const, up: false as const, error: `not configured (set ${ROLE_VARIABLE[role]})` };
+        if (!db) return { role, configured: false as const, up: false as const, error: notConfiguredReason(role) };
         return { ...(await probeDb(db, pings)), configured: true as const };
       }),
     );

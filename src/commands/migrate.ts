@@ -10,7 +10,7 @@ import { inspectDatabase, prepareStatements } from '../migrations/inspect.js';
 import { lintDirectory } from '../migrations/lint.js';
 import * as report from '../migrations/report.js';
 import { repairMigration, runMigrations, type LeaseSettings } from '../migrations/runner.js';
-import { ROLE_VARIABLE, type Runtime } from '../runtime.js';
+import { notConfiguredReason, type Runtime } from '../runtime.js';
 import { printJson } from './output.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -88,7 +88,7 @@ async function migrate(ctx: CommandContext): Promise<number> {
     const db = rt.maybeDb(target);
     out(`\n${target}${db ? ` (${db.label})` : ''}\n`);
     if (!db) {
-      const error = `not configured (set ${ROLE_VARIABLE[target]})`;
+      const error = notConfiguredReason(target);
       out(`  ${error}\n`);
       outcomes.push({ target, label: '-', ok: false, error });
       continue;

@@ -1,5 +1,5 @@
 import { ROLES } from '../config/types.js';
-import { ROLE_VARIABLE } from '../runtime.js';
+import { notConfiguredReason } from '../runtime.js';
 import { lag } from '../tui/format/time.js';
 import { latestConflicts, probeAll, readMigrations, readSourceOf, readSyncRows, upDbs } from '../tui/data/snapshot.js';
 import { columns, ms, printJson } from './output.js';
@@ -30,7 +30,7 @@ export const statusCommand: Command = {
     const readSource = readSourceOf(rt, probes);
     const dbs = upDbs(rt, probes);
     const [migrations, sync, conflicts] = await Promise.all([readMigrations(dbs), readSyncRows(dbs), dbs.local && limit > 0 ? latestConflicts(dbs.local, limit) : Promise.resolve([])]);
-    const databases = ROLES.map((role) => probes[role] ?? { role, configured: false as const, up: false as const, error: `not configured (set ${ROLE_VARIABLE[role]})` });
+    const databases = ROLES.map((role) => probes[role] ?? { role, configured: false as const, up: false as const, error: notConfiguredReason(role) });
     const ok = ROLES.every((r) => probes[r]?.up === true);
     if (ctx.flags.json) {
       printJson(ctx.stdout, { environment: rt.config.environment, embedded: rt.config.embedded, ok, readSource, databases, migrations, sync: sync.rows, conflicts });

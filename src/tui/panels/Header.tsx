@@ -1,7 +1,7 @@
 import { Box } from 'ink';
 import { formatDuration } from '../../config/duration.js';
 import { ROLES } from '../../config/types.js';
-import { ROLE_VARIABLE } from '../../runtime.js';
+import { notConfiguredReason } from '../../runtime.js';
 import { clockTime, latency, parseTime, span } from '../format/time.js';
 import { Line, type Segment } from '../components/Line.js';
 import { useTheme } from '../theme/context.js';
@@ -28,7 +28,7 @@ export function titleLine(s: DashboardState, theme: Theme): Segment[] {
 export function dbLine(role: 'local' | 'cloud', db: DbView | null, theme: Theme): Segment[] {
   const name = { text: role.padEnd(6), bold: true };
   if (!db) return [name, { text: 'connecting…', color: theme.color.muted }];
-  if (!db.configured) return [name, { text: `not configured (set ${ROLE_VARIABLE[role]})`, color: theme.color.warn }];
+  if (!db.configured) return [name, { text: notConfiguredReason(role), color: theme.color.warn }];
   if (!db.up) return [name, { text: '✗ DOWN', bold: true, color: theme.color.error }, { text: `  ${db.label}  `, color: theme.color.muted }, { text: db.error ?? '', color: theme.color.error }];
   return [
     name,
