@@ -11,7 +11,7 @@ export const syncCommand: Command = {
   usage: 'sync [--direction both|up|down] [--table NAME]... [--dry-run] [--json] [--scan-deletes auto|always|never] [--wait 30s]',
   flags: {
     direction: { type: 'string', choices: ['both', 'up', 'down'], default: 'both', description: 'up = local to cloud, down = cloud to local' },
-    table: { type: 'string', isMultiple: true, description: 'Only this table (repeatable); must be a synced table' },
+    table: { type: 'string', isMultiple: true, description: 'Only this table; must be a synced table' },
     dryRun: { type: 'boolean', description: 'Show what a pass would insert, update, delete and resolve; write nothing' },
     json: { type: 'boolean', description: 'Print the pass report as JSON' },
     scanDeletes: { type: 'string', choices: ['auto', 'always', 'never'], default: 'auto', description: 'Key scan that propagates hard deletes: when due (CESAR_DELETE_SCAN_INTERVAL), always, or never' },

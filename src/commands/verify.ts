@@ -8,7 +8,7 @@ export const verifyCommand: Command = {
   summary: 'Compare both databases by primary key: missing, extra and mismatched rows',
   usage: 'verify [--table NAME]... [--json]',
   flags: {
-    table: { type: 'string', isMultiple: true, description: 'Only this table (repeatable)' },
+    table: { type: 'string', isMultiple: true, description: 'Only this table' },
     json: { type: 'boolean', description: 'Print the comparison as JSON' },
   },
   exitCodes: '0 both sides hold the same rows, 1 they differ (or a table drifted)',
