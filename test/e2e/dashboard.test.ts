@@ -172,7 +172,7 @@ describe('cesar dashboard in a terminal', () => {
     let t = await waitFor(s, (x) => /e2e-alpha/.test(x) && /active syncer/.test(x));
     expect(alternateOn(s)).toBe('1');
     for (const title of ['1 Agents', '2 Sync', '3 Conflicts', '4 Migrations', '5 Events']) expect(t).toContain(title);
-    expect(t).toMatch(/local\s+● up\s+PostgreSQL/);
+    expect(t).toMatch(new RegExp(`local\\s+● up\\s+${process.env.CESAR_TEST_BACKEND === 'embedded' ? 'embedded PostgreSQL' : 'PostgreSQL'}`));
     expect(t).toContain('reads local');
     expect(t).not.toContain('EMBEDDED DEMO');
     // the first full pass brings the seeded agents to the cloud

@@ -35,8 +35,10 @@ describe('cesar status', () => {
     // a password in the URL must never be printed (the test server trusts local connections, so any will do)
     const r = await runCli(['status'], { LOCAL_DB_URL: withPassword(env.dbs.localUrl, 'Sup3rSecretPw'), COCKROACH_DB_URL: env.dbs.cloudUrl });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/local\s+up\s+PostgreSQL/);
-    expect(r.stdout).toMatch(/cloud\s+up\s+PostgreSQL/);
+    // the embedded test backend (no server reachable) reports its databases as embedded
+    const server = process.env.CESAR_TEST_BACKEND === 'embedded' ? 'embedded PostgreSQL' : 'PostgreSQL';
+    expect(r.stdout).toMatch(new RegExp(`local\\s+up\\s+${server}`));
+    expect(r.stdout).toMatch(new RegExp(`cloud\\s+up\\s+${server}`));
     expect(r.stdout).toContain('Reads: local: development reads the local database.');
     // the schema was applied without the runner's bookkeeping: every file is pending
     expect(r.stdout).toContain('local: 11 pending');
