@@ -29,6 +29,7 @@ Flags:
   --rows N         rows of the data set (default 200000; --rows 20000 --runs 1 is a quick smoke run)
   --runs K         timed runs per contender, medians reported (default 3)
   --naive-rows M   sample for the row-at-a-time baseline, extrapolated to N (default 2000)
+  --batch N        cesar's rows per page and per write statement (default: the engine's, 500)
   --profile        also profile one in-process pass per direction (time per kind of statement)
   --json           print the results as JSON on stdout (progress stays on stderr)
   -h, --help       this help
@@ -40,6 +41,7 @@ const OPTIONS = {
   rows: { type: 'string', default: '200000' },
   runs: { type: 'string', default: '3' },
   'naive-rows': { type: 'string', default: '2000' },
+  batch: { type: 'string' },
   profile: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -68,6 +70,7 @@ function parse(argv) {
     naiveRows: wholeNumber(values['naive-rows'], '--naive-rows', 1, 50_000_000),
     profile: values.profile,
     json: values.json,
+    ...(values.batch === undefined ? {} : { batch: wholeNumber(values.batch, '--batch', 1, 10_000) }),
   };
 }
 

@@ -119,7 +119,7 @@ export async function run(opts) {
     let breakdown;
     let seconds = 0;
     try {
-      const engine = new SyncEngine(local, cloud, new EventBus(), {});
+      const engine = new SyncEngine(local, cloud, new EventBus(), opts.batch ? { batchSize: opts.batch } : {});
       report = await engine.runPass({ direction, tables: ['agents'], deleteScan: 'never' });
     } finally {
       seconds = Number(process.hrtime.bigint() - t0) / 1e9; // the pass, not the closing of the pools
@@ -132,7 +132,7 @@ export async function run(opts) {
 
   async function binary(direction) {
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CESAR_|LOCAL_DB_URL$|DATABASE_URL$|COCKROACH_DB_URL$|ENVIRONMENT$)/.test(k)));
-    Object.assign(env, { LOCAL_DB_URL: side.local.app, COCKROACH_DB_URL: side.cloud.app, ENVIRONMENT: 'development' });
+    Object.assign(env, { LOCAL_DB_URL: side.local.app, COCKROACH_DB_URL: side.cloud.app, ENVIRONMENT: 'development', ...(opts.batch ? { CESAR_SYNC_BATCH_SIZE: String(opts.batch) } : {}) });
     const args = [CLI, 'sync', '--direction', direction, '--table', 'agents', '--scan-deletes', 'never', '--json'];
     const [seconds, res] = await timed(() => runProcess(process.execPath, args, { env, cwd: cliDir }));
     if (res.code !== 0) throw new Error(`cesar (binary) ${direction}: exit ${res.code ?? res.signal}: ${(res.stderr || res.stdout).trim().slice(0, 2000)}`);
@@ -243,7 +243,7 @@ export async function run(opts) {
 
   const m = machine();
   const pgVersion = await serverVersion(side.local.admin);
-  const results = { benchmark: 'sync', rows: N, runs, naiveSample: sample, copyMethod: COPY_METHOD, machine: { ...m, postgres: pgVersion }, directions: {}, profiles, totalSeconds: (Date.now() - started) / 1000 };
+  const results = { benchmark: 'sync', rows: N, runs, naiveSample: sample, batch: opts.batch ?? null, copyMethod: COPY_METHOD, machine: { ...m, postgres: pgVersion }, directions: {}, profiles, totalSeconds: (Date.now() - started) / 1000 };
   for (const dir of ['up', 'down']) {
     const ceiling = median(times[dir].COPY);
     const naive = median(times[dir]['row-at-a-time']);
@@ -259,7 +259,7 @@ function formatText(r) {
   const lines = [];
   lines.push(`sync: initial load of ${int(r.rows)} agents rows, median of ${r.runs} run${r.runs > 1 ? 's' : ''} (contender order alternates per run)`);
   lines.push(`machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.postgres.split(' on ')[0]}`);
-  lines.push(`COPY ceiling via ${r.copyMethod}; cesar with default engine settings (batch 500)`);
+  lines.push(`COPY ceiling via ${r.copyMethod}; cesar with ${r.batch ? `batch ${r.batch}` : 'default engine settings (batch 500)'}`);
   for (const [dir, list] of Object.entries(r.directions)) {
     lines.push('', dir === 'up' ? 'up (local -> cloud)' : 'down (cloud -> local)');
     const rows = list.map((c) => [
