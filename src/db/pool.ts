@@ -29,6 +29,43 @@ export interface Db {
   close(): Promise<void>;
 }
 
+/** A client checked out of a pool, guarded for the whole checkout. */
+export interface Checkout {
+  client: pg.PoolClient;
+  /** Returns the client to the pool, or destroys it when its connection broke (or `destroy`). */
+  release(destroy?: boolean): void;
+}
+
+/**
+ * Checks a client out of the pool with an 'error' listener for as long as it is out. node-postgres
+ * listens for errors only on idle clients: a checked-out client whose connection is reset between
+ * two queries (a cloud link dropping mid-transaction) would otherwise raise an unhandled 'error'
+ * and end the process. A client that broke is destroyed, not returned.
+ */
+export async function checkout(db: Db): Promise<Checkout> {
+  let client: pg.PoolClient;
+  try {
+    client = await db.pool.connect();
+  } catch (err) {
+    throw dbError(err, db.role, 'cannot connect');
+  }
+  let broken = false;
+  const onError = (): void => {
+    broken = true; // the pending or next query fails with the reason; here it only must not crash
+  };
+  client.on('error', onError);
+  let released = false;
+  return {
+    client,
+    release(destroy = false) {
+      if (released) return;
+      released = true;
+      client.off('error', onError);
+      client.release(broken || destroy);
+    },
+  };
+}
+
 /** Pool settings that are not in the URL. */
 export interface DbOptions {
   connectTimeoutMs: number;

@@ -1,8 +1,7 @@
-import type pg from 'pg';
 import { redactError } from '../config/redact.js';
 import type { Role } from '../config/types.js';
 import { detectFlavor, flavorLabel, type ServerInfo } from './flavor.js';
-import type { Db } from './pool.js';
+import { checkout, type Checkout, type Db } from './pool.js';
 
 /** What `cesar check` and the dashboard header know about one database. */
 export interface Probe {
@@ -22,9 +21,10 @@ export interface Probe {
 
 /** Connects once and measures: flavor, median latency over `pings`, TLS in use, clock offset. */
 export async function probeDb(db: Db, pings = 5): Promise<Probe> {
-  let client: pg.PoolClient | undefined;
+  let out: Checkout | undefined;
   try {
-    client = await db.pool.connect();
+    out = await checkout(db);
+    const client = out.client;
     const raw = (await client.query<{ v: string }>('SELECT version() AS v')).rows[0]!.v;
     const server = detectFlavor(raw);
     const times: number[] = [];
@@ -49,7 +49,7 @@ export async function probeDb(db: Db, pings = 5): Promise<Probe> {
   } catch (err) {
     return { role: db.role, label: db.label, up: false, error: redactError(err) };
   } finally {
-    client?.release();
+    out?.release();
   }
 }
 

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { CesarError } from '../errors.js';
 import { redact } from '../config/redact.js';
 import { dbError, SQLSTATE, sqlStateOf } from './errors.js';
-import type { Db } from './pool.js';
+import { checkout, type Db } from './pool.js';
 
 /** Retry policy for transactions (cockroachdb.md, fact 1). */
 export interface RetryOptions {
@@ -34,12 +34,8 @@ export function backoffDelay(attempt: number, base = DEFAULTS.baseDelayMs, max =
 export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const { maxAttempts, baseDelayMs, maxDelayMs } = { ...DEFAULTS, ...options };
   for (let attempt = 1; ; attempt++) {
-    let client: pg.PoolClient;
-    try {
-      client = await db.pool.connect();
-    } catch (err) {
-      throw dbError(err, db.role, 'cannot connect');
-    }
+    const out = await checkout(db);
+    const client = out.client;
     let broken = false;
     try {
       await client.query('BEGIN');
@@ -69,7 +65,7 @@ export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => 
       options.onRetry?.(attempt, err, delay);
       await sleep(delay, options.signal);
     } finally {
-      client.release(broken);
+      out.release(broken);
     }
   }
 }
