@@ -4,7 +4,7 @@ import type { Role } from '../config/types.js';
 import { sqlStateOf } from '../db/errors.js';
 import type { Db } from '../db/pool.js';
 import { withTransaction, type RetryOptions } from '../db/tx.js';
-import { CesarError } from '../errors.js';
+import { CesarError, isCesarError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { executePlan, logConflicts, planBatch, rolesOf, writeBack, type BatchOutcome, type SourceRow } from './batch.js';
 import type { Strategy } from './decide.js';
@@ -328,23 +328,30 @@ export class SyncEngine {
         },
         this.opts.retry,
       );
-    let outcome: BatchOutcome;
     const failed: FailedRow[] = [];
-    try {
-      outcome = await applyRows(rows);
-    } catch (err) {
-      if (!isRowError(err)) throw err;
-      outcome = { inserted: [], updated: [], skipped: 0, conflicts: [], writeBacks: [] };
-      for (const row of rows) {
-        try {
-          mergeOutcome(outcome, await applyRows([row]));
-        } catch (rowErr) {
-          if (!isRowError(rowErr)) throw rowErr;
-          const sqlState = rowErr instanceof CesarError ? rowErr.sqlState : sqlStateOf(rowErr);
-          failed.push({ id: row.id, ...(sqlState ? { sqlState } : {}), message: redactError(rowErr) });
+    // A batch the target refuses (a constraint violation) or that keeps losing serialization races
+    // (retries exhausted under contention) is halved and each half applied on its own: smaller
+    // transactions contend less, and a bad row is isolated in O(k log n) transactions. A single
+    // row that violates a constraint is parked; a single row that still cannot win fails the pass.
+    const applySplitting = async (batch: SourceRow[]): Promise<BatchOutcome> => {
+      try {
+        return await applyRows(batch);
+      } catch (err) {
+        const rowError = isRowError(err);
+        if (!rowError && !isCesarError(err, 'RETRIES_EXHAUSTED')) throw err;
+        if (batch.length === 1) {
+          if (!rowError) throw err;
+          const sqlState = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
+          failed.push({ id: batch[0]!.id, ...(sqlState ? { sqlState } : {}), message: redactError(err) });
+          return { inserted: [], updated: [], skipped: 0, conflicts: [], writeBacks: [] };
         }
+        const mid = batch.length >> 1;
+        const out = await applySplitting(batch.slice(0, mid));
+        mergeOutcome(out, await applySplitting(batch.slice(mid)));
+        return out;
       }
-    }
+    };
+    const outcome = await applySplitting(rows);
     if (outcome.writeBacks.length && source === 'cloud') {
       await withTransaction(this.cloud, (c) => writeBack(c, table, outcome.writeBacks), this.opts.retry);
     }
