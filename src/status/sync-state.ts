@@ -1,4 +1,5 @@
-import type { Queryable } from '../db/pool.js';
+import { tableExists } from '../db/lease.js';
+import type { Db } from '../db/pool.js';
 import type { Direction } from '../sync/state.js';
 
 /** One row of sync_state, as screens and the API show it (timestamps as UTC text). */
@@ -15,15 +16,9 @@ export interface SyncStateRow {
   lastErrorAt: string | null;
 }
 
-/** True when the bookkeeping table exists (it does once a pass has run). */
-async function exists(db: Queryable, table: string): Promise<boolean> {
-  const { rows } = await db.query("SELECT 1 FROM information_schema.tables WHERE table_schema = 'public' AND table_name = $1", [table]);
-  return rows.length > 0;
-}
-
 /** Every table's sync state, by table then direction; empty before the first pass. */
-export async function readSyncState(local: Queryable): Promise<SyncStateRow[]> {
-  if (!(await exists(local, 'sync_state'))) return [];
+export async function readSyncState(local: Db): Promise<SyncStateRow[]> {
+  if (!(await tableExists(local, 'sync_state'))) return [];
   const { rows } = await local.query<Record<string, unknown>>(
     `SELECT table_name, direction, status, last_sync_at::text AS last_sync_at, last_success_at::text AS last_success_at,
             watermark_ts::text AS watermark, last_read, last_applied, last_skipped, last_conflicts, last_deleted, last_errors,
@@ -81,8 +76,8 @@ function toConflict(r: Record<string, unknown>): ConflictRow {
 }
 
 /** A page of conflicts, newest first. `before` is the cursor: the (detectedAt, id) of the last row of the previous page. */
-export async function readConflicts(local: Queryable, opts: { limit: number; before?: { detectedAt: string; id: string }; table?: string }): Promise<ConflictRow[]> {
-  if (!(await exists(local, 'sync_conflicts'))) return [];
+export async function readConflicts(local: Db, opts: { limit: number; before?: { detectedAt: string; id: string }; table?: string }): Promise<ConflictRow[]> {
+  if (!(await tableExists(local, 'sync_conflicts'))) return [];
   const where: string[] = [];
   const params: unknown[] = [];
   if (opts.before) {
@@ -103,8 +98,8 @@ export async function readConflicts(local: Queryable, opts: { limit: number; bef
 }
 
 /** One conflict with both versions, or null. */
-export async function readConflict(local: Queryable, id: string): Promise<ConflictRow | null> {
-  if (!(await exists(local, 'sync_conflicts'))) return null;
+export async function readConflict(local: Db, id: string): Promise<ConflictRow | null> {
+  if (!(await tableExists(local, 'sync_conflicts'))) return null;
   const { rows } = await local.query<Record<string, unknown>>(
     `SELECT ${CONFLICT_COLUMNS}, local_version::text AS local_version, cloud_version::text AS cloud_version FROM sync_conflicts WHERE id = $1::uuid`,
     [id],

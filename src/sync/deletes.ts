@@ -5,7 +5,7 @@ import type { SyncTable } from './registry.js';
 import { emptyReport, SAMPLES, type TableReport } from './report.js';
 import { diffKeys } from './scan.js';
 import { deleteSql } from './sql.js';
-import { stateKey, stateTablesExist, type Direction, type TableState } from './state.js';
+import { stateKey, type Direction, type TableState } from './state.js';
 import { compareKeys, compareTs, type Key } from './timestamps.js';
 
 /** What the delete scan needs from the engine. */
@@ -14,6 +14,8 @@ export interface ScanContext {
   cloud: Db;
   batchSize: number;
   retry: RetryOptions;
+  /** Whether cesar's bookkeeping tables exist (decided once per pass). */
+  bookkeeping: boolean;
 }
 
 /**
@@ -28,9 +30,8 @@ export async function scanDeletes(ctx: ScanContext, table: SyncTable, states: Ma
   const up = states.get(stateKey(table.name, 'up'))?.watermark ?? null;
   const down = states.get(stateKey(table.name, 'down'))?.watermark ?? null;
   if (!up && !down) return;
-  const bookkeeping = !dryRun || (await stateTablesExist(ctx.local));
-  const parked = bookkeeping ? (await ctx.local.query<{ row_id: string; direction: string }>('SELECT row_id::text AS row_id, direction FROM sync_errors WHERE table_name = $1', [table.name])).rows : [];
-  const recent = bookkeeping
+  const parked = ctx.bookkeeping ? (await ctx.local.query<{ row_id: string; direction: string }>('SELECT row_id::text AS row_id, direction FROM sync_errors WHERE table_name = $1', [table.name])).rows : [];
+  const recent = ctx.bookkeeping
     ? (await ctx.local.query<{ row_id: string; direction: string; row_ts: string }>('SELECT row_id::text AS row_id, direction, row_ts::text AS row_ts FROM sync_recent WHERE table_name = $1', [table.name])).rows
     : [];
   const parkedSet = new Set(parked.map((p) => `${p.direction}/${p.row_id}`));

@@ -42,6 +42,12 @@ interface Marks {
   reverseWatermark: Key | null;
 }
 
+/** How a pass runs: whether it writes, and whether cesar's bookkeeping tables exist to read (decided once per pass). */
+interface PassMode {
+  dryRun: boolean;
+  bookkeeping: boolean;
+}
+
 /** Engine settings (defaults in DEFAULT_ENGINE_OPTIONS). */
 export interface EngineOptions {
   /** Rows per page and per write statement. */
@@ -159,7 +165,8 @@ export class SyncEngine {
       if (registry.drift.size > 0) this.invalidateRegistry(); // re-check drifted tables every pass
       const wanted = options.tables ? new Set(options.tables) : null;
       const scope = registry.tables.filter((t) => !wanted || wanted.has(t.name));
-      const states = dryRun && !(await stateTablesExist(this.local)) ? new Map<string, TableState>() : await readStates(this.local);
+      const mode: PassMode = { dryRun, bookkeeping: !dryRun || (await stateTablesExist(this.local)) };
+      const states = mode.bookkeeping ? await readStates(this.local) : new Map<string, TableState>();
       const flavors = { local: (await this.local.info()).flavor, cloud: (await this.cloud.info()).flavor };
       const reports: TableReport[] = [];
       const drift: Record<string, string> = {};
@@ -175,7 +182,7 @@ export class SyncEngine {
       for (const direction of directions) {
         for (const table of scope) {
           options.signal?.throwIfAborted();
-          reports.push(await this.syncTable(table, direction, states, flavors, passId, dryRun));
+          reports.push(await this.syncTable(table, direction, states, flavors, passId, mode));
         }
       }
       if (this.deleteScanDue(options, scope, states)) {
@@ -183,7 +190,7 @@ export class SyncEngine {
         // children before parents: a parent's delete cascades, so its children go first
         for (const table of [...scope].reverse()) {
           options.signal?.throwIfAborted();
-          await scanDeletes({ local: this.local, cloud: this.cloud, batchSize: this.opts.batchSize, retry: this.opts.retry }, table, fresh, reports, dryRun);
+          await scanDeletes({ local: this.local, cloud: this.cloud, batchSize: this.opts.batchSize, retry: this.opts.retry, bookkeeping: mode.bookkeeping }, table, fresh, reports, dryRun);
         }
       }
       const totals = zeroCounts();
@@ -237,7 +244,7 @@ export class SyncEngine {
     states: Map<string, TableState>,
     flavors: Record<Role, string>,
     passId: string,
-    dryRun: boolean,
+    mode: PassMode,
   ): Promise<TableReport> {
     const started = performance.now();
     const { source } = rolesOf(direction);
@@ -252,7 +259,7 @@ export class SyncEngine {
         this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: a transaction open since ${horizon.heldBy ?? '?'} is older than the hold-back limit; rows it commits late may need a full re-sync` });
       }
       // rows parked by earlier passes first, so a row that fails again is counted once
-      await this.retryFailedRows(table, direction, marks, passId, report, dryRun);
+      await this.retryFailedRows(table, direction, marks, passId, report, mode);
       let futureRows = 0;
       let after: Key | null = state?.watermark ?? null;
       let watermark: Key | null = after;
@@ -265,7 +272,7 @@ export class SyncEngine {
         watermark = advance(watermark, after, horizon);
         high = maxTs(high, last.ts);
         futureRows += countFuture(rows, horizon.now);
-        const outcome = await this.applyBatch(table, direction, rows, marks, passId, dryRun, { watermark, high });
+        const outcome = await this.applyBatch(table, direction, rows, marks, passId, mode, { watermark, high });
         accumulate(report, outcome, rows.length);
         this.bus.emit({ type: 'sync.pass.progress', passId, table: table.name, direction, read: report.counts.read, applied: report.counts.applied, skipped: report.counts.skipped, conflicts: report.counts.conflicts });
         if (rows.length < this.opts.batchSize) break;
@@ -275,7 +282,7 @@ export class SyncEngine {
         report.futureStamped = futureRows;
         this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: ${futureRows} row(s) stamped more than ${FUTURE_SKEW_MS / 1000}s ahead of the ${rolesOf(direction).source} clock (a writer's clock is ahead; such versions win conflicts until the clock catches up)` });
       }
-      if (!dryRun) {
+      if (!mode.dryRun) {
         await recordPassEnd(this.local, table.name, direction, { status: 'ok', counts: report.counts, ms: performance.now() - started });
       }
     } catch (err) {
@@ -284,12 +291,12 @@ export class SyncEngine {
       // a missing table or column, or a type mismatch, may be a schema change: read the catalogs again next pass
       this.invalidateRegistry();
       if (isUnreachable(err)) {
-        if (!dryRun) await recordPassEnd(this.local, table.name, direction, { status: 'error', counts: report.counts, ms: performance.now() - started, error: report.error }).catch(() => undefined);
+        if (!mode.dryRun) await recordPassEnd(this.local, table.name, direction, { status: 'error', counts: report.counts, ms: performance.now() - started, error: report.error }).catch(() => undefined);
         throw err;
       }
       const sqlState = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
       this.bus.emit({ type: 'sync.table.error', table: table.name, direction, error: report.error, ...(sqlState ? { sqlState } : {}) });
-      if (!dryRun) {
+      if (!mode.dryRun) {
         await recordPassEnd(this.local, table.name, direction, { status: 'error', counts: report.counts, ms: performance.now() - started, error: report.error }).catch(() => undefined);
       }
     }
@@ -309,13 +316,13 @@ export class SyncEngine {
     rows: SourceRow[],
     marks: Marks,
     passId: string,
-    dryRun: boolean,
+    mode: PassMode,
     progress: { watermark: Key | null; high: string | null },
   ): Promise<BatchOutcome & { failed: FailedRow[] }> {
     const { source, target } = rolesOf(direction);
     const strategy = this.strategyFor(table.name);
-    const seen = dryRun && !this.stateReady && !(await stateTablesExist(this.local)) ? new Map<string, string>() : await readRecent(this.local, table.name, direction, rows.map((r) => r.id));
-    if (dryRun) {
+    const seen = mode.bookkeeping ? await readRecent(this.local, table.name, direction, rows.map((r) => r.id)) : new Map<string, string>();
+    if (mode.dryRun) {
       const plan = await planBatch(this.db(target), table, direction, rows, marks, strategy, seen);
       return { ...(await executePlan(null, table, direction, plan)), failed: [] };
     }
@@ -394,8 +401,8 @@ export class SyncEngine {
   }
 
   /** Rows parked in sync_errors are read again from the source and retried every pass. */
-  private async retryFailedRows(table: SyncTable, direction: Direction, marks: Marks, passId: string, report: TableReport, dryRun: boolean): Promise<void> {
-    if (dryRun || !this.stateReady) return;
+  private async retryFailedRows(table: SyncTable, direction: Direction, marks: Marks, passId: string, report: TableReport, mode: PassMode): Promise<void> {
+    if (mode.dryRun) return;
     const { rows: parked } = await this.local.query<{ row_id: string }>(
       'SELECT row_id::text AS row_id FROM sync_errors WHERE table_name = $1 AND direction = $2 ORDER BY row_id LIMIT 1000',
       [table.name, direction],
@@ -406,7 +413,7 @@ export class SyncEngine {
     const gone = parked.map((p) => p.row_id).filter((id) => !rows.some((r) => r.id === id));
     if (gone.length) await this.local.query('DELETE FROM sync_errors WHERE table_name = $1 AND direction = $2 AND row_id = ANY($3::uuid[])', [table.name, direction, gone]);
     if (rows.length === 0) return;
-    const outcome = await this.applyBatch(table, direction, rows, marks, passId, false, { watermark: null, high: null });
+    const outcome = await this.applyBatch(table, direction, rows, marks, passId, mode, { watermark: null, high: null });
     report.counts.applied += outcome.inserted.length + outcome.updated.length;
     report.counts.errors += outcome.failed.length;
   }

@@ -1,11 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { defaultMigrationsDir } from '../migrations/files.js';
 import { parseSql } from '../migrations/split.js';
 import { dependencyOrder, INTERNAL_TABLES, type SyncTable } from './registry.js';
-
-/** The migrations folder shipped with cesar (works from dist/ and from src/). */
-export const PACKAGE_MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
 interface Node {
   [key: string]: unknown;
@@ -16,7 +13,7 @@ interface Node {
  * table that follows the contract (id UUID, updated_at, deleted_at), with its columns and parents,
  * in dependency order. It needs no database, so a `--table` name is checked before any SQL is sent.
  */
-export async function schemaRegistry(dir = PACKAGE_MIGRATIONS_DIR): Promise<SyncTable[]> {
+export async function schemaRegistry(dir = defaultMigrationsDir()): Promise<SyncTable[]> {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
   const tables = new Map<string, { columns: Map<string, string>; parents: Set<string> }>();
   for (const file of files) {
