@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { redactError } from '../config/redact.js';
 import { ROLES, type Role } from '../config/types.js';
 import { CesarError } from '../errors.js';
-import { defaultMigrationsDir, inspectDatabase, prepareStatements, readMigrationFiles, runMigrations } from '../migrations/index.js';
+import { defaultMigrationsDir, planDryRun, readMigrationFiles, runMigrations } from '../migrations/index.js';
 import type { Runtime } from '../runtime.js';
 import type { PassReport, SyncEngine } from '../sync/engine.js';
 import type { SyncScheduler } from '../sync/scheduler.js';
@@ -78,9 +78,8 @@ export class Jobs {
         const db = this.rt.db(target);
         try {
           if (req.dryRun) {
-            const ins = await inspectDatabase(db, files);
-            const { statements, problems } = await prepareStatements(files, ins.plan.toApply);
-            const all = [...ins.plan.problems, ...problems].map((p) => p.message);
+            const { inspection: ins, statements, problems } = await planDryRun(db, files);
+            const all = problems.map((p) => p.message);
             ok &&= all.length === 0;
             result[target] = { wouldApply: ins.plan.toApply.map((name) => ({ name, statements: statements.get(name)?.length ?? 0 })), problems: all, counts: ins.plan.counts };
           } else {

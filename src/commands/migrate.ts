@@ -6,7 +6,7 @@ import type { LeaseHolder } from '../db/lease.js';
 import type { Db } from '../db/pool.js';
 import { CesarError, EXIT, usageError } from '../errors.js';
 import { defaultMigrationsDir, readMigrationFiles, type MigrationFile } from '../migrations/files.js';
-import { inspectDatabase, prepareStatements } from '../migrations/inspect.js';
+import { inspectDatabase, planDryRun } from '../migrations/inspect.js';
 import { lintDirectory } from '../migrations/lint.js';
 import * as report from '../migrations/report.js';
 import { repairMigration, runMigrations, type LeaseSettings } from '../migrations/runner.js';
@@ -133,9 +133,7 @@ async function status(db: Db, files: readonly MigrationFile[], out: Out): Promis
 }
 
 async function dryRun(db: Db, files: readonly MigrationFile[], out: Out): Promise<TargetOutcome> {
-  const ins = await inspectDatabase(db, files);
-  const { statements, problems: parse } = await prepareStatements(files, ins.plan.toApply);
-  const problems = [...ins.plan.problems, ...parse];
+  const { inspection: ins, statements, problems } = await planDryRun(db, files);
   if (problems.length > 0) out(`  refused, a real run would not start:\n${report.renderProblems(problems)}\n`);
   else out(`${report.renderDryRun(ins.plan, statements, ins.historyTable)}\n`);
   if (ins.holder && !ins.holder.expired) out(`  note: ${report.holderLine(ins.holder)}: a real run would wait for it.\n`);

@@ -50,6 +50,16 @@ export async function prepareStatements(
   return { statements, problems };
 }
 
+/** What a dry run sees: the inspection, the statements of the files a run would apply, and every problem that would refuse it. */
+export async function planDryRun(
+  db: Db,
+  files: readonly MigrationFile[],
+): Promise<{ inspection: Inspection; statements: Map<string, SqlStatement[]>; problems: Problem[] }> {
+  const inspection = await inspectDatabase(db, files);
+  const { statements, problems } = await prepareStatements(files, inspection.plan.toApply);
+  return { inspection, statements, problems: [...inspection.plan.problems, ...problems] };
+}
+
 /** The file sorting just before `name` in the folder ('' for the first): what history.previous_migration records. */
 export function previousFile(files: readonly MigrationFile[], name: string): string {
   const i = files.findIndex((f) => f.name === name);
