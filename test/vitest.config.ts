@@ -11,5 +11,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 3,
     globalSetup: ['test/helpers/global-setup.ts'],
+    // records what cesar prints and returns, for the secret scan at the end of the run (capture.ts)
+    setupFiles: ['test/helpers/capture-setup.ts'],
   },
 });

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { TEST_CLOUD_PASSWORD, TEST_LOCAL_PASSWORD } from './capture.js';
 
 const run = promisify(execFile);
 /** The repository root (tests run from anywhere). */
@@ -14,9 +15,9 @@ export const CRDB_PROFILE = path.resolve(REPO, '../shared/crdb-profile/apply');
 /** Fresh throwaway databases for one test file. */
 export interface TestDatabases {
   backend: 'postgres' | 'embedded';
-  /** The local role (superuser on the real server). */
+  /** The local role (superuser on the real server), with the known test password (TEST_LOCAL_PASSWORD) that trust auth ignores. */
   localUrl: string;
-  /** The cloud role as the application sees it: behind the CockroachDB profile (crdb_app) on the real server. */
+  /** The cloud role as the application sees it: behind the CockroachDB profile (crdb_app) on the real server, with TEST_CLOUD_PASSWORD. */
   cloudUrl: string;
   /** Superuser URL of the cloud database, for test set-up and inspection only. */
   cloudAdminUrl: string;
@@ -32,6 +33,15 @@ export function adminUrl(): string {
 function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
+  return u.toString();
+}
+
+// The server trusts loopback connections and ignores the password, so every URL handed to cesar
+// can carry a known one: the secret scan at the end of the run (global-setup.ts) looks for it in
+// everything cesar printed or returned.
+function withPassword(url: string, password: string): string {
+  const u = new URL(url);
+  u.password = password;
   return u.toString();
 }
 
@@ -51,11 +61,11 @@ export async function createTestDatabases(options: { injectRate?: number } = {})
   } finally {
     await admin.end();
   }
-  const localUrl = withDatabase(adminUrl(), `${id}_local`);
+  const localUrl = withPassword(withDatabase(adminUrl(), `${id}_local`), TEST_LOCAL_PASSWORD);
   const cloudAdminUrl = withDatabase(adminUrl(), `${id}_cloud`);
   if (!fs.existsSync(CRDB_PROFILE)) throw new Error(`the CockroachDB profile is missing at ${CRDB_PROFILE}`);
   const { stdout } = await run(CRDB_PROFILE, [cloudAdminUrl, String(options.injectRate ?? 0)]);
-  const cloudUrl = stdout.trim().split('\n').pop()!;
+  const cloudUrl = withPassword(stdout.trim().split('\n').pop()!, TEST_CLOUD_PASSWORD);
   return {
     backend: 'postgres',
     localUrl,
