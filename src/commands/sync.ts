@@ -1,5 +1,6 @@
 import { ensureLeaseTable, acquireLease } from '../db/lease.js';
 import { parseDuration } from '../config/duration.js';
+import { isCesarError } from '../errors.js';
 import { createEngine, validateTableNames, type PassReport } from '../sync/index.js';
 import { columns, ms, printJson } from './output.js';
 import type { Command } from './types.js';
@@ -27,19 +28,26 @@ export const syncCommand: Command = {
     const dryRun = ctx.flags.dryRun === true;
     const cloud = rt.db('cloud');
     let lease: Awaited<ReturnType<typeof acquireLease>> | undefined;
+    const direction = ctx.flags.direction as 'both' | 'up' | 'down';
     if (!dryRun) {
-      await ensureLeaseTable(cloud);
-      lease = await acquireLease(cloud, {
-        name: 'sync',
-        ttlMs: rt.config.sync.leaseTtlMs,
-        waitMs,
-        bus: rt.bus,
-        onWait: (h) => ctx.stderr.write(`cesar sync: waiting for the sync lease held by ${h.owner} (expires ${h.expiresAt})\n`),
-      });
+      try {
+        await ensureLeaseTable(cloud);
+        lease = await acquireLease(cloud, {
+          name: 'sync',
+          ttlMs: rt.config.sync.leaseTtlMs,
+          waitMs,
+          bus: rt.bus,
+          onWait: (h) => ctx.stderr.write(`cesar sync: waiting for the sync lease held by ${h.owner} (expires ${h.expiresAt})\n`),
+        });
+      } catch (err) {
+        // the lease lives in the cloud: a cloud that is down fails here, before the pass could record why
+        if (isCesarError(err, 'DB_UNREACHABLE')) await engine.recordUnreachable(err, { direction, ...(tables ? { tables } : {}) });
+        throw err;
+      }
     }
     try {
       const report = await engine.runPass({
-        direction: ctx.flags.direction as 'both' | 'up' | 'down',
+        direction,
         ...(tables ? { tables } : {}),
         dryRun,
         deleteScan: ctx.flags.scanDeletes as 'auto' | 'always' | 'never',

@@ -9,7 +9,7 @@ import type { EventBus } from '../events/bus.js';
 import { executePlan, logConflicts, planBatch, rolesOf, writeBack, type BatchOutcome, type SourceRow } from './batch.js';
 import type { Strategy } from './decide.js';
 import { readHorizon, type Horizon } from './horizon.js';
-import { loadRegistry, type Registry, type SyncTable } from './registry.js';
+import { followsContract, INTERNAL_TABLES, loadRegistry, readColumns, type Registry, type SyncTable } from './registry.js';
 import { scanDeletes } from './deletes.js';
 import { accumulate, batchCounts, countFuture, emptyReport, FUTURE_SKEW_MS, mergeOutcome, type PassReport, type TableReport } from './report.js';
 import { clearRowErrors, isRowError, isUnreachable, recordRowErrors, type FailedRow } from './row-errors.js';
@@ -156,7 +156,7 @@ export class SyncEngine {
     const directions: Direction[] = options.direction === 'both' ? ['up', 'down'] : [options.direction];
     this.bus.emit({ type: 'sync.pass.started', passId, direction: options.direction, tables: options.tables ?? [], dryRun });
     try {
-      await this.checkReachable(options, directions, dryRun);
+      await this.checkReachable(options);
       if (!dryRun && !this.stateReady) {
         await ensureStateTables(this.local);
         this.stateReady = true;
@@ -208,22 +208,43 @@ export class SyncEngine {
   }
 
   /** Fails fast, and visibly in the local sync_state, when a database is unreachable. */
-  private async checkReachable(options: PassOptions, directions: Direction[], dryRun: boolean): Promise<void> {
+  private async checkReachable(options: PassOptions): Promise<void> {
     const results = await Promise.allSettled([this.local.query('SELECT 1'), this.cloud.query('SELECT 1')]);
     const [l, c] = results;
     if (l.status === 'rejected') throw l.reason;
     if (c.status === 'fulfilled') return;
-    const error = redactError(c.reason);
-    if (!dryRun && (await stateTablesExist(this.local).catch(() => false))) {
-      const known = await readStates(this.local);
-      const names = new Set([...known.values()].map((s) => s.table).filter((t) => !options.tables || options.tables.includes(t)));
-      for (const name of names) {
+    await this.recordUnreachable(c.reason, options);
+    throw c.reason;
+  }
+
+  /**
+   * Records an unreachable cloud in the local sync_state of every table and direction in scope, so
+   * `SELECT * FROM sync_state` shows why nothing moves; also used when the cloud is already down
+   * before a pass starts (`cesar sync` taking the lease). Before the first pass nothing is known
+   * yet, so the scope is then every table of the local schema that follows the contract. Never
+   * throws: the caller reports the error anyway.
+   */
+  async recordUnreachable(err: unknown, options: Pick<PassOptions, 'direction' | 'tables' | 'dryRun'>): Promise<void> {
+    if (options.dryRun) return;
+    const error = redactError(err);
+    const directions: Direction[] = options.direction === 'both' ? ['up', 'down'] : [options.direction];
+    try {
+      if (!this.stateReady) {
+        await ensureStateTables(this.local);
+        this.stateReady = true;
+      }
+      let names = [...(await readStates(this.local)).values()].map((s) => s.table);
+      if (names.length === 0) {
+        names = [...(await readColumns(this.local))].filter(([name, cols]) => !INTERNAL_TABLES.has(name) && followsContract(cols)).map(([name]) => name);
+      }
+      for (const name of new Set(names.filter((t) => !options.tables || options.tables.includes(t)))) {
         for (const direction of directions) {
-          await recordPassEnd(this.local, name, direction, { status: 'error', counts: zeroCounts(), ms: 0, error }).catch(() => undefined);
+          await recordPassEnd(this.local, name, direction, { status: 'error', counts: zeroCounts(), ms: 0, error });
         }
       }
+    } catch {
+      // the local database failing too: nothing to record it in
     }
-    throw c.reason;
   }
 
   private deleteScanDue(options: PassOptions, scope: SyncTable[], states: Map<string, TableState>): boolean {

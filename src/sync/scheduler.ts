@@ -1,7 +1,7 @@
 import { redactError } from '../config/redact.js';
 import { ensureLeaseTable, leaseHolder, tryAcquireLease, type Lease } from '../db/lease.js';
 import type { Db } from '../db/pool.js';
-import { CesarError } from '../errors.js';
+import { CesarError, isCesarError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import type { PassOptions, PassReport, SyncEngine } from './engine.js';
 
@@ -135,11 +135,16 @@ export class SyncScheduler {
     if (this.stopped || this.ticking) return;
     this.ticking = true;
     try {
+      // while backing off, the cloud is not asked for the lease either (it may be the thing that is down)
+      if (Date.now() < this.backoffUntil) return;
       if (!(await this.ensureLease())) return;
-      if (this.paused || this.engine.busy || Date.now() < this.backoffUntil) return;
+      if (this.paused || this.engine.busy) return;
       if (Date.now() >= this.nextFullAt) {
         this.nextFullAt = Date.now() + this.opts.intervalMs;
-        await this.recorded(() => this.engine.runPass({ direction: 'both', ...(this.lease ? { signal: this.lease.lost } : {}) }));
+        await this.recorded(() => this.engine.runPass({ direction: 'both', ...(this.lease ? { signal: this.lease.lost } : {}) })).catch((err: unknown) => {
+          this.nextFullAt = 0; // a failed full pass is retried once the backoff ends, not an interval later
+          throw err;
+        });
       } else if (this.opts.criticalTables.length > 0) {
         await this.recorded(() => this.engine.runPass({ direction: 'both', tables: this.opts.criticalTables, deleteScan: 'never', ...(this.lease ? { signal: this.lease.lost } : {}) }));
       }
@@ -160,13 +165,17 @@ export class SyncScheduler {
       this.backoffUntil = 0;
       return report;
     } catch (err) {
-      this.state.lastError = redactError(err);
-      this.state.consecutiveFailures++;
-      // bounded exponential backoff: 1 s, 2 s, 4 s ... capped (the cloud may be down for a while)
-      const delay = Math.min(this.opts.maxBackoffMs, 1000 * 2 ** Math.min(this.state.consecutiveFailures - 1, 16));
-      this.backoffUntil = Date.now() + delay;
+      this.backOff(err);
       throw err;
     }
+  }
+
+  /** Counts a failure and waits longer before the next attempt: 1 s, 2 s, 4 s ... capped (the cloud may be down for a while). */
+  private backOff(err: unknown): void {
+    this.state.lastError = redactError(err);
+    this.state.consecutiveFailures++;
+    const delay = Math.min(this.opts.maxBackoffMs, 1000 * 2 ** Math.min(this.state.consecutiveFailures - 1, 16));
+    this.backoffUntil = Date.now() + delay;
   }
 
   /** Holds the lease, taking it when free or expired; false while another process holds it. */
@@ -186,7 +195,10 @@ export class SyncScheduler {
       }
       this.state.standbyFor = (await leaseHolder(this.cloud, 'sync'))?.owner ?? null;
     } catch (err) {
-      this.state.lastError = redactError(err);
+      // the lease lives in the cloud: failing to reach it is a failed attempt like a failed pass
+      // (backed off, and recorded in sync_state), not something to retry on every tick
+      this.backOff(err);
+      if (isCesarError(err, 'DB_UNREACHABLE')) await this.engine.recordUnreachable(err, { direction: 'both' });
     }
     return false;
   }
