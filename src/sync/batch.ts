@@ -29,6 +29,8 @@ export interface Planned {
   decision: Decision;
   /** The target's version, when the row is a conflict candidate. */
   targetDoc: string | null;
+  /** Already written by the classifying statement (a row the target did not have). */
+  inserted: boolean;
 }
 
 /** What one batch did (or, in a dry run, would do). */
@@ -44,6 +46,7 @@ export interface BatchOutcome {
 interface ClassifyRow {
   id: string;
   missing: boolean;
+  inserted: boolean;
   same: boolean;
   cmp: number | null;
   target_changed: boolean;
@@ -61,7 +64,11 @@ export function guardFor(target: Role): Guard {
   return target === 'local' ? 'newer-or-tie' : 'newer';
 }
 
-/** Classifies a page against the target (exact comparisons in SQL) and decides each row (pure). */
+/**
+ * Classifies a page against the target (exact comparisons in SQL) and decides each row (pure).
+ * With `insertMissing` (a real pass, inside the target's transaction) the classifying statement
+ * also inserts the rows the target lacks, except versions this direction already copied.
+ */
 export async function planBatch(
   client: Queryable,
   table: SyncTable,
@@ -71,9 +78,13 @@ export async function planBatch(
   strategy: Strategy,
   /** Versions this direction already processed (id -> updated_at): a re-read, not a change. */
   seen: Map<string, string>,
+  insertMissing = false,
 ): Promise<Planned[]> {
   const { source } = rolesOf(direction);
-  const res = await client.query<ClassifyRow>(classifySql(table), [jsonArray(rows.map((r) => r.doc)), marks.sourceHigh, marks.targetHigh]);
+  const isNew = (row: SourceRow) => !(seen.has(row.id) && compareTs(seen.get(row.id)!, row.ts) === 0);
+  const params: unknown[] = [jsonArray(rows.map((r) => r.doc)), marks.sourceHigh, marks.targetHigh];
+  if (insertMissing) params.push(rows.filter((r) => !isNew(r)).map((r) => r.id));
+  const res = await client.query<ClassifyRow>(classifySql(table, insertMissing), params);
   const byId = new Map(res.rows.map((r) => [r.id, r]));
   return rows.map((row) => {
     const c = byId.get(row.id);
@@ -84,11 +95,14 @@ export async function planBatch(
       same: c.same,
       cmp: c.cmp === null ? null : (Math.sign(Number(c.cmp)) as 1 | 0 | -1),
       // exact: a version is new unless this direction already processed that very version
-      sourceNew: !(seen.has(row.id) && compareTs(seen.get(row.id)!, row.ts) === 0),
+      sourceNew: isNew(row),
       targetChanged: c.target_changed,
       sourceExistedBefore: c.existed_before,
     };
-    return { row, classified, decision: decide(classified, source, strategy), targetDoc: c.target_doc };
+    const decision = decide(classified, source, strategy);
+    // an inserted row was missing and new: decide() writes it (never a skip or keep-target)
+    if (c.inserted && decision.action !== 'write') throw new Error(`row ${row.id} of ${table.name} was inserted but decided ${decision.action}`);
+    return { row, classified, decision, targetDoc: c.target_doc, inserted: c.inserted };
   });
 }
 
@@ -98,7 +112,7 @@ export async function executePlan(client: pg.PoolClient | null, table: SyncTable
   const out: BatchOutcome = { inserted: [], updated: [], skipped: 0, conflicts: [], writeBacks: [] };
   const guarded: string[] = [];
   const forced: string[] = [];
-  for (const { row, classified, decision, targetDoc } of plan) {
+  for (const { row, classified, decision, targetDoc, inserted } of plan) {
     if (decision.action === 'skip') {
       out.skipped++;
       continue;
@@ -121,7 +135,7 @@ export async function executePlan(client: pg.PoolClient | null, table: SyncTable
       }
       continue;
     }
-    (decision.force ? forced : guarded).push(row.doc);
+    if (!inserted) (decision.force ? forced : guarded).push(row.doc);
     (classified.missing ? out.inserted : out.updated).push(row.id);
   }
   if (client) {

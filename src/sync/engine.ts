@@ -274,6 +274,8 @@ export class SyncEngine {
     const state = states.get(stateKey(table.name, direction));
     const otherState = states.get(stateKey(table.name, direction === 'up' ? 'down' : 'up'));
     const marks: Marks = { sourceHigh: state?.highTs ?? null, targetHigh: otherState?.highTs ?? null, reverseWatermark: otherState?.watermark ?? null };
+    // the bookkeeping of the last batch applied, which may still run while the next one is applied
+    let booked: Promise<void> = Promise.resolve();
     try {
       const horizon = await readHorizon(src, flavors[source], this.opts);
       if (horizon.capped) {
@@ -285,19 +287,36 @@ export class SyncEngine {
       let after: Key | null = state?.watermark ?? null;
       let watermark: Key | null = after;
       let high = marks.sourceHigh;
+      const readPage = (from: Key | null) => {
+        const page = src.query<SourceRow>(readPageSql(table, from !== null), from ? [from.ts, from.id, this.opts.batchSize] : [this.opts.batchSize]);
+        page.catch(() => undefined); // awaited below; a prefetch abandoned by a failing batch must not be an unhandled rejection
+        return page;
+      };
+      let next = readPage(after);
       for (;;) {
-        const { rows } = await src.query<SourceRow>(readPageSql(table, after !== null), after ? [after.ts, after.id, this.opts.batchSize] : [this.opts.batchSize]);
+        const { rows } = await next;
         if (rows.length === 0) break;
         const last = rows[rows.length - 1]!;
         after = { ts: last.ts, id: last.id };
+        // read the next page while this one is applied: the two databases work at the same time
+        // (reading a page early is like reading it a moment earlier; the horizon covers late commits)
+        if (rows.length >= this.opts.batchSize) next = readPage(after);
         watermark = advance(watermark, after, horizon);
         high = maxTs(high, last.ts);
         futureRows += countFuture(rows, horizon.now);
-        const outcome = await this.applyBatch(table, direction, rows, marks, passId, mode, { watermark, high });
+        const outcome = await this.applyToTarget(table, direction, rows, marks, mode);
+        // The bookkeeping of a batch (one local transaction, after its data committed) runs while
+        // the next batch is applied; batches record in order, at most one behind.
+        await booked;
+        if (!mode.dryRun) {
+          booked = this.recordApplied(table, direction, rows, marks, passId, { watermark, high }, outcome);
+          booked.catch(() => undefined); // awaited before the next record, after the loop, or on error
+        }
         accumulate(report, outcome, rows.length);
         this.bus.emit({ type: 'sync.pass.progress', passId, table: table.name, direction, read: report.counts.read, applied: report.counts.applied, skipped: report.counts.skipped, conflicts: report.counts.conflicts });
         if (rows.length < this.opts.batchSize) break;
       }
+      await booked;
       if (futureRows > 0) {
         // clock policy (README): a future-stamped version wins until real time catches up; it is flagged, not altered
         report.futureStamped = futureRows;
@@ -307,6 +326,7 @@ export class SyncEngine {
         await recordPassEnd(this.local, table.name, direction, { status: 'ok', counts: report.counts, ms: performance.now() - started });
       }
     } catch (err) {
+      await booked.catch(() => undefined); // the last batch's bookkeeping settles before the pass end is recorded
       report.status = 'error';
       report.error = redactError(err);
       // a missing table or column, or a type mismatch, may be a schema change: read the catalogs again next pass
@@ -340,6 +360,19 @@ export class SyncEngine {
     mode: PassMode,
     progress: { watermark: Key | null; high: string | null },
   ): Promise<BatchOutcome & { failed: FailedRow[] }> {
+    const applied = await this.applyToTarget(table, direction, rows, marks, mode);
+    if (!mode.dryRun) await this.recordApplied(table, direction, rows, marks, passId, progress, applied);
+    return applied;
+  }
+
+  /** The data half of a batch: the target's transaction (retried, halved on refusal), then winners written back to the cloud. */
+  private async applyToTarget(
+    table: SyncTable,
+    direction: Direction,
+    rows: SourceRow[],
+    marks: Marks,
+    mode: PassMode,
+  ): Promise<BatchOutcome & { failed: FailedRow[] }> {
     const { source, target } = rolesOf(direction);
     const strategy = this.strategyFor(table.name);
     const seen = mode.bookkeeping ? await readRecent(this.local, table.name, direction, rows.map((r) => r.id)) : new Map<string, string>();
@@ -352,7 +385,7 @@ export class SyncEngine {
         this.db(target),
         async (client) => {
           if (target === 'local') await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-          return executePlan(client, table, direction, await planBatch(client, table, direction, batch, marks, strategy, seen));
+          return executePlan(client, table, direction, await planBatch(client, table, direction, batch, marks, strategy, seen, true));
         },
         this.opts.retry,
       );
@@ -383,6 +416,25 @@ export class SyncEngine {
     if (outcome.writeBacks.length && source === 'cloud') {
       await withTransaction(this.cloud, (c) => writeBack(c, table, outcome.writeBacks), this.opts.retry);
     }
+    return { ...outcome, failed };
+  }
+
+  /**
+   * The bookkeeping half of a batch, in one local transaction after the data committed: winners
+   * written back to a local source, conflicts, parked rows, the watermark and the ledger; then
+   * the events.
+   */
+  private async recordApplied(
+    table: SyncTable,
+    direction: Direction,
+    rows: SourceRow[],
+    marks: Marks,
+    passId: string,
+    progress: { watermark: Key | null; high: string | null },
+    applied: BatchOutcome & { failed: FailedRow[] },
+  ): Promise<void> {
+    const { source, target } = rolesOf(direction);
+    const { failed, ...outcome } = applied;
     const counts = batchCounts(outcome, rows.length, failed.length);
     await withTransaction(
       this.local,
@@ -418,7 +470,6 @@ export class SyncEngine {
     for (const c of outcome.conflicts.slice(0, 1000)) {
       this.bus.emit({ type: 'sync.conflict', table: table.name, rowId: c.rowId, winner: c.winner, strategy: c.strategy, reason: c.reason });
     }
-    return { ...outcome, failed };
   }
 
   /** Rows parked in sync_errors are read again from the source and retried every pass. */

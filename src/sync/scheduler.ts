@@ -18,6 +18,11 @@ export interface SchedulerOptions {
   owner?: string;
   /** Cap of the backoff after failed passes. */
   maxBackoffMs: number;
+  /**
+   * Maintenance run every `intervalMs` while this process holds the lease and the last pass
+   * succeeded (retention: src/sync/retention.ts). Never concurrent with a pass of this process.
+   */
+  retention?: { intervalMs: number; run(signal?: AbortSignal): Promise<unknown> };
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'intervalMs' | 'criticalTables'> = {
@@ -64,6 +69,9 @@ export class SyncScheduler {
     consecutiveFailures: 0,
   };
   private ticking = false;
+  private nextRetentionAt = 0;
+  private retentionRun: Promise<void> | null = null;
+  private stopping = new AbortController();
 
   constructor(
     private readonly engine: SyncEngine,
@@ -78,6 +86,7 @@ export class SyncScheduler {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.stopping = new AbortController();
     this.nextFullAt = Date.now();
     const tick = setInterval(() => void this.tick(), Math.min(this.opts.criticalPollMs, 1000));
     tick.unref();
@@ -88,9 +97,11 @@ export class SyncScheduler {
   /** Stops scheduling, waits for a running pass to finish, releases the lease. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort(new CesarError('STOPPING', 'the scheduler is stopping'));
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     while (this.engine.busy) await new Promise((r) => setTimeout(r, 20));
+    await this.retentionRun;
     await this.releaseLease();
   }
 
@@ -126,6 +137,8 @@ export class SyncScheduler {
       const holder = await leaseHolder(this.cloud, 'sync').catch(() => null);
       throw new CesarError('LEASE_HELD', `another cesar is the active syncer${holder ? ` (${holder.owner}, lease expires ${holder.expiresAt})` : ''}; this one stands by`);
     }
+    // a pass never overlaps a retention run: a purge must not race a pass that copies the same rows
+    while (this.retentionRun) await this.retentionRun;
     const report = await this.recorded(() => this.engine.runPass({ ...options, ...(this.lease ? { signal: this.lease.lost } : {}) }));
     if (!options.tables && !options.dryRun && options.direction === 'both') this.nextFullAt = Date.now() + this.opts.intervalMs;
     return report;
@@ -145,6 +158,8 @@ export class SyncScheduler {
           this.nextFullAt = 0; // a failed full pass is retried once the backoff ends, not an interval later
           throw err;
         });
+      } else if (this.opts.retention && Date.now() >= this.nextRetentionAt && this.state.consecutiveFailures === 0) {
+        await this.runRetention(this.opts.retention);
       } else if (this.opts.criticalTables.length > 0) {
         await this.recorded(() => this.engine.runPass({ direction: 'both', tables: this.opts.criticalTables, deleteScan: 'never', ...(this.lease ? { signal: this.lease.lost } : {}) }));
       }
@@ -152,6 +167,22 @@ export class SyncScheduler {
       // recorded() keeps the error in the status and the event bus; the next tick retries after backoff
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /** Runs retention under the lease (it stops between statements when the lease is lost or the scheduler stops). */
+  private async runRetention(retention: NonNullable<SchedulerOptions['retention']>): Promise<void> {
+    this.nextRetentionAt = Date.now() + retention.intervalMs;
+    const signal = AbortSignal.any([this.stopping.signal, ...(this.lease ? [this.lease.lost] : [])]);
+    // the hook reports its own outcome (a log event); a failed run is simply tried again next interval
+    this.retentionRun = retention.run(signal).then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await this.retentionRun;
+    } finally {
+      this.retentionRun = null;
     }
   }
 

@@ -29,22 +29,43 @@ export function readByIdsSql(table: SyncTable): string {
  * $1 the rows as a JSON array, $2 the source's high mark before this pass (did the row exist
  * before it?), $3 the high mark of the other direction (has the target changed since it was last
  * read?). The target's version is returned for conflict candidates only (it is logged).
+ *
+ * With `insertMissing`, the same statement also inserts the rows the target does not have, except
+ * the ids in $4 (versions this direction already copied: missing means deleted on the target), so
+ * that an initial load parses each page once instead of twice. `inserted` tells which rows it
+ * wrote; correctness does not depend on whether the read sees them (on CockroachDB a read in the
+ * same statement may), since an inserted row is classified as missing either way. A row inserted
+ * concurrently by another transaction after this one's snapshot makes ON CONFLICT raise a
+ * serialization failure (40001) under REPEATABLE READ and SERIALIZABLE, and the batch is retried.
  */
-export function classifySql(table: SyncTable): string {
+export function classifySql(table: SyncTable, insertMissing = false): string {
   const t = ident(table.name);
   const targetChanged = 'COALESCE(t.updated_at > $3::timestamptz, true)';
   const existed = table.hasCreatedAt ? 'COALESCE(i.created_at <= $2::timestamptz, false)' : 'false';
-  return `SELECT i.id::text AS id,
-                 t.id IS NULL AS missing,
-                 (t.id IS NOT NULL AND row_to_json(t)::jsonb = row_to_json(i)::jsonb) AS same,
-                 CASE WHEN t.id IS NULL THEN NULL WHEN i.updated_at > t.updated_at THEN 1
+  const cols = table.columns.map(ident).join(', ');
+  const found = insertMissing ? '(t.id IS NOT NULL AND w.id IS NULL)' : 't.id IS NOT NULL';
+  const with_ = insertMissing
+    ? `WITH i AS (SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)),
+            w AS (INSERT INTO ${t} (${cols})
+                  SELECT ${cols} FROM i WHERE NOT (i.id = ANY($4::uuid[]))
+                  ON CONFLICT (id) DO NOTHING
+                  RETURNING id)`
+    : '';
+  const from = insertMissing
+    ? `FROM i LEFT JOIN ${t} AS t ON t.id = i.id LEFT JOIN w ON w.id = i.id`
+    : `FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb) AS i LEFT JOIN ${t} AS t ON t.id = i.id`;
+  return `${with_}
+          SELECT i.id::text AS id,
+                 NOT ${found} AS missing,
+                 ${insertMissing ? 'w.id IS NOT NULL' : 'false'} AS inserted,
+                 (${found} AND row_to_json(t)::jsonb = row_to_json(i)::jsonb) AS same,
+                 CASE WHEN NOT ${found} THEN NULL WHEN i.updated_at > t.updated_at THEN 1
                       WHEN i.updated_at < t.updated_at THEN -1 ELSE 0 END AS cmp,
-                 CASE WHEN t.id IS NULL THEN false ELSE ${targetChanged} END AS target_changed,
+                 CASE WHEN NOT ${found} THEN false ELSE ${targetChanged} END AS target_changed,
                  ${existed} AS existed_before,
-                 CASE WHEN t.id IS NOT NULL AND NOT (row_to_json(t)::jsonb = row_to_json(i)::jsonb) AND ${targetChanged}
+                 CASE WHEN ${found} AND NOT (row_to_json(t)::jsonb = row_to_json(i)::jsonb) AND ${targetChanged}
                       THEN row_to_json(t)::text END AS target_doc
-            FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb) AS i
-            LEFT JOIN ${t} AS t ON t.id = i.id`;
+            ${from}`;
 }
 
 /** How an upsert treats an existing target row. */
