@@ -78,8 +78,9 @@ export interface Leak {
   what: string;
 }
 
-// scheme://user:password@ with a password that is not cesar's mask (***)
-const CREDENTIAL_URL = /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@'"]{0,256}:([^\s@/'"]{1,1024})@/gi;
+// scheme://user:password@ with a password that is not cesar's mask (***); brackets are left out
+// so that the documented form `postgres://user[:password]@host` in messages is not taken for one
+const CREDENTIAL_URL = /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/@'"[\]]{0,256}:([^\s@/'"[\]]{1,1024})@/gi;
 
 /** Reads the secrets learned during the run (file secrets/*.txt). */
 export function learnedSecrets(dir: string): Map<string, string> {
