@@ -5,6 +5,7 @@ import { startDemoWorkload } from './demo/workload.js';
 import { defaultMigrationsDir, readMigrationFiles, runMigrations } from './migrations/index.js';
 import type { Runtime } from './runtime.js';
 import { createEngine, type SyncEngine } from './sync/index.js';
+import { createRetention } from './sync/retention.js';
 import { SyncScheduler } from './sync/scheduler.js';
 import { EXIT, isCesarError } from './errors.js';
 
@@ -52,6 +53,7 @@ export async function startBackground(rt: Runtime, options: BackgroundOptions = 
     intervalMs: options.intervalMs ?? rt.config.syncIntervalMs,
     criticalTables: rt.config.criticalTables,
     leaseTtlMs: rt.config.sync.leaseTtlMs,
+    retention: createRetention(engine, { local: rt.db('local'), cloud: rt.db('cloud') }, rt.bus, rt.config.retention),
   });
   // The API comes up first, so that liveness answers (and readiness says "starting") during migrations.
   let api: Background['api'] = null;

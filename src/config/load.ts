@@ -138,6 +138,14 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const overlapMs = check(() => parseDuration(v('CESAR_SYNC_OVERLAP') ?? '5s', 'CESAR_SYNC_OVERLAP', { minMs: 0, maxMs: 3_600_000 }), 5000);
   const deleteScanIntervalMs = check(() => parseDuration(v('CESAR_DELETE_SCAN_INTERVAL') ?? '10m', 'CESAR_DELETE_SCAN_INTERVAL', { minMs: 1000, maxMs: 7 * 86_400_000 }), 600_000);
   const leaseTtlMs = check(() => parseDuration(v('CESAR_SYNC_LEASE_TTL') ?? '15s', 'CESAR_SYNC_LEASE_TTL', { minMs: 1000, maxMs: 3_600_000 }), 15_000);
+  const tombstoneMs = check(() => parseRetention(v('CESAR_TOMBSTONE_RETENTION') ?? '7d', 'CESAR_TOMBSTONE_RETENTION'), null);
+  const conflictMs = check(() => parseRetention(v('CESAR_CONFLICT_RETENTION') ?? '30d', 'CESAR_CONFLICT_RETENTION'), null);
+  const maxRowsText = v('CESAR_CONFLICT_MAX_ROWS') ?? '100000';
+  const conflictMaxRows = /^off$/i.test(maxRowsText) ? null : Number(maxRowsText);
+  if (conflictMaxRows !== null && (!/^\d+$/.test(maxRowsText) || conflictMaxRows < 1 || conflictMaxRows > 100_000_000)) {
+    problems.push(`CESAR_CONFLICT_MAX_ROWS: "${maxRowsText}" is not allowed; use a whole number from 1 to 100000000, or off.`);
+  }
+  const retentionIntervalMs = check(() => parseDuration(v('CESAR_RETENTION_INTERVAL') ?? '5m', 'CESAR_RETENTION_INTERVAL', { minMs: 1000, maxMs: 86_400_000 }), 300_000);
 
   if (problems.length > 0 || !environment) {
     const where = loaded.files.length ? ` (read from the environment and ${loaded.files.join(', ')})` : '';
@@ -153,9 +161,29 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
     timeouts: { connectMs, statementMs },
     criticalTables,
     sync: { batchSize, overlapMs, deleteScanIntervalMs, leaseTtlMs, defaultStrategy: isStrategy(defaultStrategy) ? defaultStrategy : 'lww', strategies },
+    retention: { tombstoneMs, conflictMs, conflictMaxRows, intervalMs: retentionIntervalMs },
     loadedFiles: loaded.files,
     warnings: loaded.warnings,
   };
+}
+
+const MAX_RETENTION_MS = 3650 * 86_400_000;
+
+/**
+ * A retention period: the usual duration form (`30s`, `12h`) or days (`7d`, `30d`), from 1s to
+ * 3650d; `off` or `0` turns that purge off (null).
+ */
+export function parseRetention(value: string, what: string): number | null {
+  const text = value.trim();
+  if (/^(off|0)$/i.test(text)) return null;
+  const days = /^(\d+(?:\.\d+)?)d$/.exec(text);
+  // days are written as hours for the shared parser, so range and rounding rules stay in one place
+  const asDuration = days ? `${Number(days[1]) * 24}h` : text;
+  if (/^\d+(?:\.\d+)?(ms|s|m|h)$/.test(asDuration)) {
+    const ms = parseDuration(asDuration, what);
+    if (ms >= 1000 && ms <= MAX_RETENTION_MS) return ms;
+  }
+  throw new CesarError('BAD_DURATION', `${what}: "${value}" is not allowed; use a number followed by s, m, h or d (e.g. 12h, 7d; 1s to 3650d), or off (or 0) to disable.`, { exitCode: EXIT.usage });
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)$/i;

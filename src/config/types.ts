@@ -29,6 +29,17 @@ export interface Config {
     defaultStrategy: 'lww' | 'local-wins' | 'cloud-wins';
     strategies: Record<string, 'lww' | 'local-wins' | 'cloud-wins'>;
   };
+  /** What the active syncer purges, and how often it looks (null: that purge is off). */
+  retention: {
+    /** Tombstones (deleted_at set) older than this are hard-deleted on both sides (CESAR_TOMBSTONE_RETENTION). */
+    tombstoneMs: number | null;
+    /** sync_conflicts rows older than this are deleted (CESAR_CONFLICT_RETENTION). */
+    conflictMs: number | null;
+    /** At most this many sync_conflicts rows are kept, the oldest go first (CESAR_CONFLICT_MAX_ROWS). */
+    conflictMaxRows: number | null;
+    /** How often the scheduler runs the purge (CESAR_RETENTION_INTERVAL). */
+    intervalMs: number;
+  };
   /** Which files were loaded, for the start-up summary. */
   loadedFiles: string[];
 }
