@@ -51,6 +51,37 @@ function flagsWithoutValue(cmd: Command, argv: string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * A boolean flag written with a value other than true or false (`--dry-run=yes`): meow reads it as
+ * false without a word, so `cesar sync --dry-run=yes` would write. Returns the message, if any.
+ */
+function booleanWithValue(cmd: Command, argv: string[]): string | undefined {
+  for (const [name, f] of Object.entries(cmd.flags)) {
+    if (f.type !== 'boolean') continue;
+    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const given = argv.find((a) => a.startsWith(`--${kebab}=`) && !['true', 'false'].includes(a.slice(kebab.length + 3)));
+    if (given) return `--${kebab} takes no value (got ${JSON.stringify(given)}): write --${kebab} alone to turn it on`;
+  }
+  return undefined;
+}
+
+/** A number flag whose value is not a whole number in its range (meow turns `abc` into null). Returns the message, if any. */
+function badNumber(cmd: Command, argv: string[], flags: Record<string, unknown>): string | undefined {
+  for (const [name, f] of Object.entries(cmd.flags)) {
+    if (f.type !== 'number') continue;
+    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const i = argv.findIndex((a) => a === `--${kebab}` || a.startsWith(`--${kebab}=`));
+    if (i < 0) continue;
+    const raw = argv[i] === `--${kebab}` ? argv[i + 1] : argv[i]!.slice(kebab.length + 3);
+    const value = flags[name];
+    const [min, max] = f.range ?? [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      return `--${kebab}: ${JSON.stringify(raw)} is not allowed; use a whole number${f.range ? ` from ${min} to ${max}` : ''}`;
+    }
+  }
+  return undefined;
+}
+
 function parseFlags(cmd: Command, rest: string[]) {
   return meow({
     importMeta: import.meta,
@@ -60,7 +91,7 @@ function parseFlags(cmd: Command, rest: string[]) {
     allowUnknownFlags: false,
     flags: Object.fromEntries(
       Object.entries(cmd.flags).map(([k, f]) => {
-        const { description: _d, ...spec } = f;
+        const { description: _d, range: _r, ...spec } = f;
         return [k, spec];
       }),
     ) as never,
@@ -94,12 +125,22 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`cesar ${cmd.name}: --${missing} needs a value. Usage: cesar ${cmd.usage}\n`);
     return EXIT.usage;
   }
+  const valued = booleanWithValue(cmd, rest);
+  if (valued) {
+    process.stderr.write(`cesar ${cmd.name}: ${valued}. Usage: cesar ${cmd.usage}\n`);
+    return EXIT.usage;
+  }
   let cli: ReturnType<typeof meow>;
   try {
     cli = parseFlags(cmd, rest);
   } catch (err) {
     // meow throws for a value outside a flag's choices: that is a usage error
     process.stderr.write(`cesar ${cmd.name}: ${(err as Error).message}. Usage: cesar ${cmd.usage}\n`);
+    return EXIT.usage;
+  }
+  const number = badNumber(cmd, rest, cli.flags as Record<string, unknown>);
+  if (number) {
+    process.stderr.write(`cesar ${cmd.name}: ${number}. Usage: cesar ${cmd.usage}\n`);
     return EXIT.usage;
   }
   if (cli.input.length > 0) {

@@ -14,7 +14,7 @@ export const checkCommand: Command = {
   usage: 'check [--json] [--pings N]',
   flags: {
     json: { type: 'boolean', description: 'Print one JSON document instead of text' },
-    pings: { type: 'number', default: 5, description: 'Round trips to time per database (median is reported)' },
+    pings: { type: 'number', default: 5, range: [1, 100], description: 'Round trips to time per database (median is reported)' },
   },
   exitCodes: '0 both databases reachable, 1 otherwise',
   async run(ctx) {

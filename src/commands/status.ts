@@ -20,7 +20,7 @@ export const statusCommand: Command = {
   usage: 'status [--json] [--conflicts N]',
   flags: {
     json: { type: 'boolean', description: 'Print one JSON document instead of text' },
-    conflicts: { type: 'number', default: 10, description: 'How many of the latest conflicts to list (0 to 100)' },
+    conflicts: { type: 'number', default: 10, range: [0, 100], description: 'How many of the latest conflicts to list (0 to 100)' },
   },
   exitCodes: '0 every database reachable, 1 a database is unreachable or not configured',
   async run(ctx) {

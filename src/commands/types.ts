@@ -8,6 +8,8 @@ export interface FlagSpec {
   isMultiple?: boolean;
   default?: string | boolean | number;
   shortFlag?: string;
+  /** For number flags: the allowed whole numbers, inclusive (anything else is a usage error). */
+  range?: [number, number];
 }
 
 /** What a command gets: parsed flags and a way to open the runtime (so `--help` never connects). */
