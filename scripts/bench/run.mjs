@@ -16,21 +16,34 @@ import { assertLoopback, benchAdminUrl, leftoverDatabases, REPO, UsageError } fr
 /** The benchmarks, by name: adding one is one line (its module exports `run(opts)` -> { text, json }). */
 const BENCHMARKS = {
   sync: { summary: 'initial load of agents up and down: COPY ceiling vs cesar (in-process, binary) vs row-at-a-time', load: () => import('./sync.mjs') },
+  incremental: { summary: '1,000 changed rows in 100,000 and in 1,000,000: pass time vs table size and vs the initial load', load: () => import('./incremental.mjs') },
+  propagation: { summary: 'headless continuous mode: commit-to-visible latency both ways at 100 updates/s, writer latency, CPU', load: () => import('./propagation.mjs') },
+  dashboard: { summary: 'the dashboard in a pseudo-terminal with 1,000 and 1,000,000 agents: memory, idle CPU, bytes written', load: () => import('./dashboard.mjs') },
+  fanout: { summary: '200 WebSocket clients during a pass of 1,000+ events: complete, in order, delivery p99, /health latency', load: () => import('./fanout.mjs') },
 };
 
 const USAGE = `Usage: node scripts/bench/run.mjs [name...] [flags]
 
 Benchmarks:
 ${Object.keys(BENCHMARKS)
-  .map((n) => `  ${n.padEnd(8)} ${BENCHMARKS[n].summary}`)
+  .map((n) => `  ${n.padEnd(12)} ${BENCHMARKS[n].summary}`)
   .join('\n')}
 
 Flags:
-  --rows N         rows of the data set (default 200000; --rows 20000 --runs 1 is a quick smoke run)
+  --rows N         sync: rows of the data set (default 200000; --rows 20000 --runs 1 is a quick smoke run);
+                   fanout: agents changed by the observed pass (default 5000)
   --runs K         timed runs per contender, medians reported (default 3)
   --naive-rows M   sample for the row-at-a-time baseline, extrapolated to N (default 2000)
   --batch N        cesar's rows per page and per write statement (default: the engine's, 500)
-  --profile        also profile one in-process pass per direction (time per kind of statement)
+  --profile        also profile one in-process pass per direction (sync) / per table size (incremental)
+  --small N        incremental: rows of the small table (default 100000); dashboard: the small agent count (default 1000)
+  --large N        incremental: rows of the large table; dashboard: the large agent count (default 1000000 for both;
+                   e.g. --large 200000 for a quick run)
+  --changed N      incremental: rows changed before each timed pass (default 1000)
+  --seconds S      propagation: seconds of writing per side and condition (default 60);
+                   dashboard: seconds before the memory reading (default 60)
+  --rate R         propagation / dashboard: rows updated per second by the writer (default 100)
+  --clients N      fanout: WebSocket clients (default 200)
   --json           print the results as JSON on stdout (progress stays on stderr)
   -h, --help       this help
 
@@ -42,6 +55,12 @@ const OPTIONS = {
   runs: { type: 'string', default: '3' },
   'naive-rows': { type: 'string', default: '2000' },
   batch: { type: 'string' },
+  small: { type: 'string' },
+  large: { type: 'string' },
+  changed: { type: 'string' },
+  seconds: { type: 'string' },
+  rate: { type: 'string' },
+  clients: { type: 'string' },
   profile: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -71,6 +90,13 @@ function parse(argv) {
     profile: values.profile,
     json: values.json,
     ...(values.batch === undefined ? {} : { batch: wholeNumber(values.batch, '--batch', 1, 10_000) }),
+    rowsGiven: argv.some((a) => a === '--rows' || a.startsWith('--rows=')),
+    ...(values.small === undefined ? {} : { small: wholeNumber(values.small, '--small', 100, 50_000_000) }),
+    ...(values.large === undefined ? {} : { large: wholeNumber(values.large, '--large', 100, 50_000_000) }),
+    ...(values.changed === undefined ? {} : { changed: wholeNumber(values.changed, '--changed', 1, 1_000_000) }),
+    ...(values.seconds === undefined ? {} : { seconds: wholeNumber(values.seconds, '--seconds', 3, 3600) }),
+    ...(values.rate === undefined ? {} : { rate: wholeNumber(values.rate, '--rate', 1, 10_000) }),
+    ...(values.clients === undefined ? {} : { clients: wholeNumber(values.clients, '--clients', 1, 10_000) }),
   };
 }
 
