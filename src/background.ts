@@ -4,7 +4,7 @@ import type { Role } from './config/types.js';
 import { startDemoWorkload } from './demo/workload.js';
 import { defaultMigrationsDir, readMigrationFiles, runMigrations } from './migrations/index.js';
 import type { Runtime } from './runtime.js';
-import { createEngine, type SyncEngine } from './sync/index.js';
+import { createEngine, validateConfiguredTables, type SyncEngine } from './sync/index.js';
 import { createRetention } from './sync/retention.js';
 import { SyncScheduler } from './sync/scheduler.js';
 import { EXIT, isCesarError } from './errors.js';
@@ -48,6 +48,7 @@ export interface Background {
 export async function startBackground(rt: Runtime, options: BackgroundOptions = {}): Promise<Background> {
   const apiOptions = options.api === false ? null : (options.api ?? { host: rt.config.api.host, port: rt.config.api.port });
   if (apiOptions) assertSafeBind(apiOptions.host, rt.config.api.token);
+  await validateConfiguredTables(rt.config);
   const engine = createEngine(rt);
   const scheduler = new SyncScheduler(engine, rt.db('cloud'), rt.bus, {
     intervalMs: options.intervalMs ?? rt.config.syncIntervalMs,

@@ -1,7 +1,7 @@
 import { ensureLeaseTable, acquireLease } from '../db/lease.js';
 import { parseDuration } from '../config/duration.js';
 import { isCesarError } from '../errors.js';
-import { createEngine, validateTableNames, type PassReport } from '../sync/index.js';
+import { createEngine, validateConfiguredTables, validateTableNames, type PassReport } from '../sync/index.js';
 import { columns, ms, printJson } from './output.js';
 import type { Command } from './types.js';
 
@@ -24,6 +24,7 @@ export const syncCommand: Command = {
     const tables = ctx.flags.table && (ctx.flags.table as string[]).length ? await validateTableNames(ctx.flags.table as string[]) : undefined;
     const waitMs = parseDuration(String(ctx.flags.wait), '--wait', { maxMs: 3_600_000 });
     const rt = await ctx.runtime();
+    await validateConfiguredTables(rt.config);
     const engine = createEngine(rt);
     const dryRun = ctx.flags.dryRun === true;
     const cloud = rt.db('cloud');

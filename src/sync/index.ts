@@ -1,3 +1,4 @@
+import type { Config } from '../config/types.js';
 import type { Runtime } from '../runtime.js';
 import { usageError } from '../errors.js';
 import { SyncEngine, type EngineOptions } from './engine.js';
@@ -33,4 +34,18 @@ export async function validateTableNames(names: string[]): Promise<string[]> {
     throw usageError('UNKNOWN_TABLE', `unknown table${unknown.length > 1 ? 's' : ''} ${shown}. Synced tables: ${valid.join(', ')}.`);
   }
   return [...new Set(names)];
+}
+
+/**
+ * Checks the tables named by CESAR_CRITICAL_TABLES and CESAR_TABLE_STRATEGIES against the synced
+ * tables. Loading the configuration checks only their form; a typo (`agent=local-wins`) would
+ * otherwise be ignored without a word. A configuration error (exit 2) naming the variable.
+ */
+export async function validateConfiguredTables(config: Pick<Config, 'criticalTables' | 'sync'>): Promise<void> {
+  const valid = (await schemaRegistry()).map((t) => t.name);
+  const problems = [
+    ...config.criticalTables.filter((t) => !valid.includes(t)).map((t) => `CESAR_CRITICAL_TABLES: "${t}" is not a synced table.`),
+    ...Object.keys(config.sync.strategies).filter((t) => !valid.includes(t)).map((t) => `CESAR_TABLE_STRATEGIES: "${t}" is not a synced table.`),
+  ];
+  if (problems.length > 0) throw usageError('CONFIG', `configuration error:\n  - ${problems.join('\n  - ')}\n  Synced tables: ${valid.join(', ')}.`);
 }

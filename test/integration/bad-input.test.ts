@@ -116,6 +116,8 @@ const VARS: Row[] = [
   ['CESAR_SYNC_INTERVAL 5', ['sync'], { CESAR_SYNC_INTERVAL: '5' }, /CESAR_SYNC_INTERVAL: "5" is not a duration/],
   ['CESAR_SYNC_INTERVAL 25h', ['sync'], { CESAR_SYNC_INTERVAL: '25h' }, /CESAR_SYNC_INTERVAL: "25h" is out of range; allowed 1s to/],
   ['CESAR_CRITICAL_TABLES with SQL', ['headless'], { CESAR_CRITICAL_TABLES: 'agents,agents; DROP TABLE agents' }, /CESAR_CRITICAL_TABLES: "agents; DROP TABLE agents" is not a table name/],
+  ['CESAR_CRITICAL_TABLES with a typo', ['headless'], { CESAR_CRITICAL_TABLES: 'agents,agent' }, /CESAR_CRITICAL_TABLES: "agent" is not a synced table\.\n  Synced tables: agents, /],
+  ['CESAR_TABLE_STRATEGIES with a typo', ['sync'], { CESAR_TABLE_STRATEGIES: 'agents=local-wins,memory=cloud-wins' }, /CESAR_TABLE_STRATEGIES: "memory" is not a synced table/],
   ['CESAR_CONNECT_TIMEOUT -1s', ['check'], { CESAR_CONNECT_TIMEOUT: '-1s' }, /CESAR_CONNECT_TIMEOUT: "-1s" is not a duration/],
   ['CESAR_STATEMENT_TIMEOUT 50ms', ['verify'], { CESAR_STATEMENT_TIMEOUT: '50ms' }, /CESAR_STATEMENT_TIMEOUT: "50ms" is out of range/],
   ['CESAR_CONFLICT_STRATEGY newest', ['sync'], { CESAR_CONFLICT_STRATEGY: 'newest' }, /CESAR_CONFLICT_STRATEGY: "newest" is not allowed; use one of lww, local-wins, cloud-wins/],
