@@ -7,7 +7,7 @@
 //             and the scheduler's passes stop (where the idle bytes go)
 //   changing  a writer updates `--rate` random agents per second on local for seconds/2: CPU, bytes/s
 // Set-up, so that nothing else writes: real URLs (the embedded demo and its workload are off), the
-// same rows on both sides (COPY) and sync_state seeded by one pass with a key scan before the
+// same rows on both sides (COPY; every agent live, so retention has no tombstone to purge) and sync_state seeded by one pass with a key scan before the
 // dashboard starts. The scheduler runs as an operator would run it (full pass every 5m, agents
 // polled every 500 ms, API on a free port): its passes find nothing to do while idle.
 // Targets: memory with 1M agents <= 1.2x memory with 1k; <= 100 bytes/s written while idle.
@@ -69,6 +69,9 @@ export async function run(opts) {
     const dbs = await createDatabasePair(`dash_${size}`);
     const p = { n, local: { admin: dbs.localUrl, app: dbs.localUrl }, cloud: { admin: dbs.cloudAdminUrl, app: dbs.cloudUrl } };
     await sql(p.local.admin, GENERATE, [n]);
+    // every agent live: the generator stamps every 50th row deleted 30 days ago, which the scheduler's
+    // retention would purge (on both sides) during the measurement
+    await sql(p.local.admin, 'UPDATE agents SET deleted_at = NULL WHERE deleted_at IS NOT NULL');
     await copyPipe(p.local.admin, p.cloud.admin);
     await Promise.all([sql(p.local.admin, 'VACUUM ANALYZE agents'), sql(p.cloud.admin, 'VACUUM ANALYZE agents')]);
     const local = openDb('local', p.local.app, { connectTimeoutMs: 5000, statementTimeoutMs: 600_000 });

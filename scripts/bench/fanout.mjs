@@ -7,7 +7,7 @@
 // The API runs in this process (dist/api, dist/background: what `cesar headless` starts) on a free
 // loopback port; the clients and the /health loops run in two child processes (lib/ws-swarm.mjs),
 // off the server's event loop. Events carry no sequence number, so a start and an end marker (log
-// events with a nonce) bound the comparison. The pass: `--rows` (5000) new agents on local synced up
+// events with a nonce) bound the comparison. The pass: `--rows` (10000) new agents on local synced up
 // by the scheduler's runNow (as POST /api/sync runs it): per page of 500, up to 200 agent.changed
 // events and one progress event.
 //
@@ -72,7 +72,7 @@ async function startChild(role) {
 export async function run(opts) {
   const { log } = opts;
   const clients = opts.clients ?? 200;
-  const rows = opts.rowsGiven ? opts.rows : 5000;
+  const rows = opts.rowsGiven ? opts.rows : 10_000;
   const started = Date.now();
   const loadAtStart = load1();
   const { loadConfig } = await import(path.join(DIST, 'config/load.js'));

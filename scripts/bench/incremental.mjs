@@ -31,7 +31,7 @@ export async function run(opts) {
   const sizes = { small: opts.small ?? 100_000, large: opts.large ?? 1_000_000 };
   const changed = opts.changed ?? 1000;
   if (sizes.large <= sizes.small) throw new Error(`--large (${sizes.large}) must be larger than --small (${sizes.small})`);
-  if (changed > sizes.small) throw new Error(`--changed (${changed}) must not exceed --small (${sizes.small})`);
+  if (changed > sizes.small / 2) throw new Error(`--changed (${changed}) must not exceed half of --small (${sizes.small})`);
   const { openDb } = await import(path.join(DIST, 'db/pool.js'));
   const { SyncEngine } = await import(path.join(DIST, 'sync/engine.js'));
   const { EventBus } = await import(path.join(DIST, 'events/bus.js'));
@@ -114,7 +114,10 @@ export async function run(opts) {
   /** Updates `changed` distinct random rows on local (ids of the generated rows: md5('agent' || g)). Returns their ids' generator numbers. */
   async function changeRows(p) {
     const picked = new Set();
-    while (picked.size < changed) picked.add(1 + Math.floor(Math.random() * p.n));
+    while (picked.size < changed) {
+      const g = 1 + Math.floor(Math.random() * p.n);
+      if (g % 50 !== 0) picked.add(g); // every 50th generated row is a tombstone (deleted_at set): writers update live agents
+    }
     const gs = [...picked];
     const [{ n }] = await sql(
       p.local.admin,

@@ -64,7 +64,7 @@ export async function run(opts) {
 
   // rows: each written once per segment, distinct across segments (so "visible" is an exact match)
   const perSegment = Math.ceil((rate * segmentMs) / 1000) + rate; // + margin for a writer catching up
-  const N = Math.max(10_000, 4 * runs * perSegment);
+  const N = Math.max(10_000, Math.ceil(4 * runs * perSegment * 1.05));
   log(`propagation: generating ${int(N)} agents rows on local, copying them to the cloud, one pass to seed sync_state`);
   await sql(side.local.admin, GENERATE, [N]);
   await copyPipe(side.local.admin, side.cloud.admin);
@@ -85,7 +85,11 @@ export async function run(opts) {
   const takeRows = (n) => {
     if (nextRow + n - 1 > N) throw new Error('ran out of generated rows (the writer fell far behind?)');
     const out = [];
-    for (let i = 0; i < n; i++) out.push(nextRow++);
+    while (out.length < n) {
+      const g = nextRow++;
+      if (g > N) throw new Error('ran out of generated rows');
+      if (g % 50 !== 0) out.push(g); // every 50th generated row is a tombstone (deleted_at set, purged by retention): writers update live agents
+    }
     return out;
   };
 
@@ -223,16 +227,20 @@ export async function run(opts) {
         const sampler = (async () => {
           while (sampling) {
             await sleep(1000);
-            tally.sample(await backendPids());
+            if (sampling) tally.sample(await backendPids());
           }
         })();
         const obs = observe(observer);
         const w0 = nowMs();
-        const on = await write(writer, takeRows(perSegment), segmentMs, (c) => obs.add(c));
+        let on;
+        try {
+          on = await write(writer, takeRows(perSegment), segmentMs, (c) => obs.add(c));
+        } finally {
+          sampling = false;
+          await sampler.catch(() => undefined);
+        }
         const wall = (nowMs() - w0) / 1000;
         const c1 = cpuSeconds(cesar.pid);
-        sampling = false;
-        await sampler;
         tally.sample(await backendPids());
         const visible = await obs.finish();
         if (visible.length !== on.commits.length) throw new Error(`${dir}: ${on.commits.length} commits, ${visible.length} seen`);

@@ -31,7 +31,7 @@ ${Object.keys(BENCHMARKS)
 
 Flags:
   --rows N         sync: rows of the data set (default 200000; --rows 20000 --runs 1 is a quick smoke run);
-                   fanout: agents changed by the observed pass (default 5000)
+                   fanout: new agents synced by the observed pass (default 10000)
   --runs K         timed runs per contender, medians reported (default 3)
   --naive-rows M   sample for the row-at-a-time baseline, extrapolated to N (default 2000)
   --batch N        cesar's rows per page and per write statement (default: the engine's, 500)
