@@ -7,9 +7,9 @@
 // The API runs in this process (dist/api, dist/background: what `cesar headless` starts) on a free
 // loopback port; the clients and the /health loops run in two child processes (lib/ws-swarm.mjs),
 // off the server's event loop. Events carry no sequence number, so a start and an end marker (log
-// events with a nonce) bound the comparison. The pass: `--rows` (10000) new agents on local synced up
-// by the scheduler's runNow (as POST /api/sync runs it): per page of 500, up to 200 agent.changed
-// events and one progress event.
+// events with a nonce) bound the comparison. The pass: `--rows` (10000) agents updated on local and
+// synced up by the scheduler's runNow (as POST /api/sync runs it): per page, up to 200 agent.changed
+// events and one progress event. The same pass with no client connected gives the /health reference.
 //
 // The shipped hub refuses clients beyond DEFAULT_HUB.maxClients (503): that is checked first with the
 // shipped settings, and reported; the measurement itself raises the limit to the number of clients.
@@ -108,16 +108,29 @@ export async function run(opts) {
   await closeShipped();
   log(`fanout: with the shipped hub settings (maxClients ${DEFAULT_HUB.maxClients}): ${probe.connected} of ${clients} clients accepted (${JSON.stringify(probe.outcomes)})`);
 
-  // 1. /health on an idle server (no clients, no pass)
+  // 1. the rows reach the cloud (untimed); from now on each pass copies `rows` updated rows up
+  log(`fanout: initial pass up of ${int(rows)} new agents (untimed, no clients)`);
+  checkPass(await bg.scheduler.runNow({ direction: 'up', tables: ['agents'], deleteScan: 'never' }), 'inserted', rows);
+  const touchAll = () => sql(dbs.localUrl, 'UPDATE agents SET version = version + 1, updated_at = now()');
+
+  // 2. /health on an idle server (no clients, no pass), then during a pass with no clients
   await health.request({ cmd: 'start', url: base, loops: LOOPS }, 'started');
   await new Promise((r) => setTimeout(r, 3000));
   const healthIdle = (await health.request({ cmd: 'stop' }, 'health')).result;
+  await touchAll();
+  log(`fanout: pass up of ${int(rows)} updated agents with no client connected (the /health reference)`);
+  await health.request({ cmd: 'start', url: base, loops: LOOPS }, 'started');
+  const tAlone = performance.now();
+  checkPass(await bg.scheduler.runNow({ direction: 'up', tables: ['agents'], deleteScan: 'never' }), 'updated', rows);
+  const passAloneSeconds = (performance.now() - tAlone) / 1000;
+  const healthPassAlone = (await health.request({ cmd: 'stop' }, 'health')).result;
 
-  // 2. the clients, then the pass between two markers, /health loops running throughout
+  // 3. the clients, then the same pass between two markers, /health loops running throughout
   const nonce = randomUUID().slice(0, 8);
   const conn = await swarm.request({ cmd: 'connect', url: wsUrl, n: clients, nonce }, 'connected');
   log(`fanout: ${conn.connected} of ${clients} clients connected with maxClients raised to ${Math.max(clients, DEFAULT_HUB.maxClients)} (${JSON.stringify(conn.outcomes)})`);
   if (conn.connected !== clients) throw new Error(`only ${conn.connected} of ${clients} clients connected: ${JSON.stringify(conn.outcomes)}`);
+  await touchAll();
 
   // the server's own list: every event as the hub serialises it, stamped before any listener runs
   const expected = [];
@@ -133,15 +146,14 @@ export async function run(opts) {
   await health.request({ cmd: 'start', url: base, loops: LOOPS }, 'started');
   recording = true;
   bus.emit({ type: 'log', level: 'info', message: `fanout-start-${nonce}` });
-  log(`fanout: pass up of ${int(rows)} new agents with ${clients} clients connected`);
+  log(`fanout: pass up of ${int(rows)} updated agents with ${clients} clients connected`);
   const t0 = performance.now();
   const report = await bg.scheduler.runNow({ direction: 'up', tables: ['agents'], deleteScan: 'never' });
   const passSeconds = (performance.now() - t0) / 1000;
   bus.emit({ type: 'log', level: 'info', message: `fanout-end-${nonce}` });
   recording = false;
   bus.emit = emit;
-  const t = report.tables.find((x) => x.table === 'agents');
-  if (!report.ok || t?.inserted !== rows) throw new Error(`the pass was not clean: ${JSON.stringify(t ?? report).slice(0, 500)}`);
+  checkPass(report, 'updated', rows);
   const collected = (await swarm.request({ cmd: 'collect', expected, timeoutMs: 60_000 }, 'collected', 180_000)).report;
   const healthLoaded = (await health.request({ cmd: 'stop' }, 'health')).result;
   await swarm.close();
@@ -161,8 +173,9 @@ export async function run(opts) {
     events: expected.length,
     eventsByType: byType,
     passSeconds,
+    passAloneSeconds,
     delivery: collected,
-    health: { concurrency: HEALTH_CONCURRENCY, idle: healthIdle, underLoad: healthLoaded },
+    health: { concurrency: HEALTH_CONCURRENCY, idle: healthIdle, passAlone: healthPassAlone, underLoad: healthLoaded },
   };
   const everyClientEverything = collected.complete === clients && collected.dropped === 0;
   out.targets = {
@@ -184,16 +197,22 @@ export async function run(opts) {
   return { text, json: out };
 }
 
+/** Fails unless the pass synced exactly `n` agents rows up as `kind` (inserted or updated). */
+function checkPass(report, kind, n) {
+  const t = report.tables.find((x) => x.table === 'agents' && x.direction === 'up');
+  if (!report.ok || t?.[kind] !== n) throw new Error(`the pass was not clean (expected ${n} rows ${kind}): ${JSON.stringify(t ?? report).slice(0, 500)}`);
+}
+
 const f = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
 
 function formatText(r) {
   const lines = [];
-  lines.push(`fanout: ${r.clients} WebSocket clients on /ws/events during a pass up of ${int(r.rows)} new agents`);
+  lines.push(`fanout: ${r.clients} WebSocket clients on /ws/events during a pass up of ${int(r.rows)} updated agents`);
   lines.push(`machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.postgres.split(' on ')[0]}; load average ${r.machine.load1AtStart} at start, ${r.machine.load1AtEnd} at end`);
   lines.push('');
   const d = r.delivery;
-  lines.push(`  events published between the markers: ${int(r.events)} (${Object.entries(r.eventsByType).map(([k, v]) => `${k} ${v}`).join(', ')}); pass ${secs(r.passSeconds)}`);
+  lines.push(`  events published between the markers: ${int(r.events)} (${Object.entries(r.eventsByType).map(([k, v]) => `${k} ${v}`).join(', ')}); pass ${secs(r.passSeconds)} (${secs(r.passAloneSeconds)} with no client)`);
   lines.push(`  clients that received every event, in order: ${d.complete} of ${d.clients} (dropped ${d.dropped}, reordered ${d.reordered}, events missing ${d.missingEvents}, extra ${d.extraEvents})`);
   lines.push(`  delivery (publish to arrival in the client process), ${int(d.latencyMs.n)} deliveries: p50 ${f(d.latencyMs.p50)} ms, p99 ${f(d.latencyMs.p99)} ms, max ${f(d.latencyMs.max)} ms`);
   lines.push('');
@@ -203,8 +222,10 @@ function formatText(r) {
     table([
       ['  latency', 'requests', 'p50', 'p99', 'max', 'statuses'],
       row(`  GET /health (${h.concurrency} loops), idle server`, h.idle['/health']),
+      row(`  GET /health (${h.concurrency} loops), the pass, no client`, h.passAlone['/health']),
       row(`  GET /health (${h.concurrency} loops), ${r.clients} clients + the pass`, h.underLoad['/health']),
       row('  GET /livez (1 loop), idle server', h.idle['/livez']),
+      row('  GET /livez (1 loop), the pass, no client', h.passAlone['/livez']),
       row(`  GET /livez (1 loop), ${r.clients} clients + the pass`, h.underLoad['/livez']),
     ]),
   );

@@ -2,6 +2,7 @@
 // Benchmarks of CESAR Console (never part of `npm test`).
 //
 //   node scripts/bench/run.mjs [name...] [--rows N] [--runs K] [--naive-rows M] [--profile] [--json]
+//        [--small N] [--large N] [--changed N] [--seconds S] [--rate R] [--clients N]
 //
 // With no name, every benchmark runs. They use the real PostgreSQL at PG_BENCH_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres, loopback only) and the BUILT code in dist/
@@ -31,8 +32,9 @@ ${Object.keys(BENCHMARKS)
 
 Flags:
   --rows N         sync: rows of the data set (default 200000; --rows 20000 --runs 1 is a quick smoke run);
-                   fanout: new agents synced by the observed pass (default 10000)
-  --runs K         timed runs per contender, medians reported (default 3)
+                   fanout: agents updated and synced by the observed pass (default 10000)
+  --runs K         timed runs per contender / per size / stopped-running segment pairs (propagation), medians
+                   reported (default 3)
   --naive-rows M   sample for the row-at-a-time baseline, extrapolated to N (default 2000)
   --batch N        cesar's rows per page and per write statement (default: the engine's, 500)
   --profile        also profile one in-process pass per direction (sync) / per table size (incremental)
