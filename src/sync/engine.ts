@@ -20,6 +20,7 @@ import {
   readRecent,
   readStates,
   recordRecent,
+  forgetRecent,
   recordBatch,
   recordPassEnd,
   stateKey,
@@ -52,6 +53,8 @@ interface PassMode {
 export interface EngineOptions {
   /** Rows per page and per write statement. */
   batchSize: number;
+  /** Pages grow up to this size during bulk loads (every row of the previous page applied cleanly); default 4x batchSize. */
+  maxBatchSize: number;
   overlapMs: number;
   maxHoldBackMs: number;
   /** Hard deletes are found by a key scan at most this often in `auto` mode. */
@@ -65,6 +68,7 @@ export interface EngineOptions {
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   batchSize: 500,
+  maxBatchSize: 2000,
   overlapMs: 5000,
   maxHoldBackMs: 15 * 60_000,
   deleteScanIntervalMs: 10 * 60_000,
@@ -102,7 +106,10 @@ export class SyncEngine {
     private readonly bus: EventBus,
     options: Partial<EngineOptions> = {},
   ) {
-    this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...options };
+    const batchSize = options.batchSize ?? DEFAULT_ENGINE_OPTIONS.batchSize;
+    // pages grow to 4x the configured batch during bulk loads, unless told otherwise
+    const maxBatchSize = Math.max(batchSize, options.maxBatchSize ?? Math.min(4 * batchSize, 10_000));
+    this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...options, batchSize, maxBatchSize };
   }
 
   /**
@@ -287,20 +294,23 @@ export class SyncEngine {
       let after: Key | null = state?.watermark ?? null;
       let watermark: Key | null = after;
       let high = marks.sourceHigh;
-      const readPage = (from: Key | null) => {
-        const page = src.query<SourceRow>(readPageSql(table, from !== null), from ? [from.ts, from.id, this.opts.batchSize] : [this.opts.batchSize]);
+      // Pages start at batchSize and double, up to maxBatchSize, while every row of the page before
+      // went through with no conflict and no refused row (a bulk load); any of those resets them.
+      let size = this.opts.batchSize;
+      const readPage = (from: Key | null, limit: number) => {
+        const page = src.query<SourceRow>(readPageSql(table, from !== null), from ? [from.ts, from.id, limit] : [limit]).then((r) => ({ rows: r.rows, limit }));
         page.catch(() => undefined); // awaited below; a prefetch abandoned by a failing batch must not be an unhandled rejection
         return page;
       };
-      let next = readPage(after);
+      let next = readPage(after, size);
       for (;;) {
-        const { rows } = await next;
+        const { rows, limit } = await next;
         if (rows.length === 0) break;
         const last = rows[rows.length - 1]!;
         after = { ts: last.ts, id: last.id };
         // read the next page while this one is applied: the two databases work at the same time
         // (reading a page early is like reading it a moment earlier; the horizon covers late commits)
-        if (rows.length >= this.opts.batchSize) next = readPage(after);
+        if (rows.length >= limit) next = readPage(after, Math.min(size * 2, this.opts.maxBatchSize));
         watermark = advance(watermark, after, horizon);
         high = maxTs(high, last.ts);
         futureRows += countFuture(rows, horizon.now);
@@ -313,10 +323,12 @@ export class SyncEngine {
           booked.catch(() => undefined); // awaited before the next record, after the loop, or on error
         }
         accumulate(report, outcome, rows.length);
+        size = outcome.conflicts.length === 0 && outcome.failed.length === 0 ? Math.min(size * 2, this.opts.maxBatchSize) : this.opts.batchSize;
         this.bus.emit({ type: 'sync.pass.progress', passId, table: table.name, direction, read: report.counts.read, applied: report.counts.applied, skipped: report.counts.skipped, conflicts: report.counts.conflicts });
-        if (rows.length < this.opts.batchSize) break;
+        if (rows.length < limit) break;
       }
       await booked;
+      if (!mode.dryRun && watermark && state?.watermark !== watermark) await forgetRecent(this.local, table.name, direction, watermark);
       if (futureRows > 0) {
         // clock policy (README): a future-stamped version wins until real time catches up; it is flagged, not altered
         report.futureStamped = futureRows;
@@ -451,13 +463,13 @@ export class SyncEngine {
         const echoes = [...outcome.inserted, ...outcome.updated]
           .map((id) => ({ id, ts: ts.get(id)! }))
           .filter((k) => !marks.reverseWatermark || compareKeys(k, marks.reverseWatermark) > 0);
-        await recordRecent(client, table.name, direction === 'up' ? 'down' : 'up', echoes, null);
+        await recordRecent(client, table.name, direction === 'up' ? 'down' : 'up', echoes);
         // likewise a winner written back to the source is a version this direction already knows
-        await recordRecent(client, table.name, direction, outcome.writeBacks.map((w) => ({ id: w.id, ts: w.ts })), null);
+        await recordRecent(client, table.name, direction, outcome.writeBacks.map((w) => ({ id: w.id, ts: w.ts })));
         if (progress.watermark) {
           const w = progress.watermark;
           const above = rows.filter((r) => compareKeys({ ts: r.ts, id: r.id }, w) > 0).map((r) => ({ ts: r.ts, id: r.id }));
-          await recordRecent(client, table.name, direction, above, w);
+          await recordRecent(client, table.name, direction, above);
         }
       },
       this.opts.retry,

@@ -63,9 +63,6 @@ export const STATE_DDL = [
     row_ts TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (table_name, direction, row_id)
   )`,
-  // each batch forgets the versions its watermark passed: without this index that scans every
-  // entry of the table and direction (after an initial load, one per row: quadratic)
-  `CREATE INDEX IF NOT EXISTS sync_recent_ts_idx ON sync_recent (table_name, direction, row_ts)`,
   `CREATE TABLE IF NOT EXISTS sync_errors (
     table_name TEXT NOT NULL,
     direction TEXT NOT NULL,
@@ -209,18 +206,22 @@ export async function readRecent(db: Queryable, table: string, direction: Direct
   return new Map(rows.map((r) => [r.row_id, r.row_ts]));
 }
 
-/** Remembers the versions that will be read again, and forgets those the watermark has passed. */
-export async function recordRecent(client: pg.PoolClient, table: string, direction: Direction, versions: Key[], watermark: Key | null): Promise<void> {
-  if (versions.length) {
-    // two plain arrays (not JSON): the cheapest portable way to pass a batch of keys
-    await client.query(
-      `INSERT INTO sync_recent (table_name, direction, row_id, row_ts)
-       SELECT $1, $2, k.id, k.ts FROM unnest($3::uuid[], $4::timestamptz[]) AS k (id, ts)
-       ON CONFLICT (table_name, direction, row_id) DO UPDATE SET row_ts = excluded.row_ts`,
-      [table, direction, versions.map((v) => v.id), versions.map((v) => v.ts)],
-    );
-  }
-  if (watermark) {
-    await client.query('DELETE FROM sync_recent WHERE table_name = $1 AND direction = $2 AND row_ts < $3::timestamptz', [table, direction, watermark.ts]);
-  }
+/** Remembers versions that will be read again (above the watermark, or echoes for the other direction). */
+export async function recordRecent(client: pg.PoolClient, table: string, direction: Direction, versions: Key[]): Promise<void> {
+  if (versions.length === 0) return;
+  // two plain arrays (not JSON): the cheapest way to pass a batch of keys
+  await client.query(
+    `INSERT INTO sync_recent (table_name, direction, row_id, row_ts)
+     SELECT $1, $2, k.id, k.ts FROM unnest($3::uuid[], $4::timestamptz[]) AS k (id, ts)
+     ON CONFLICT (table_name, direction, row_id) DO UPDATE SET row_ts = excluded.row_ts`,
+    [table, direction, versions.map((v) => v.id), versions.map((v) => v.ts)],
+  );
+}
+
+/**
+ * Forgets the versions a direction's watermark has passed (they are never consulted again): once
+ * per table and pass, not per batch, so a large pass pays one scan of the table's entries.
+ */
+export async function forgetRecent(db: Queryable, table: string, direction: Direction, watermark: Key): Promise<void> {
+  await db.query('DELETE FROM sync_recent WHERE table_name = $1 AND direction = $2 AND row_ts < $3::timestamptz', [table, direction, watermark.ts]);
 }
