@@ -138,6 +138,8 @@ export async function startApi(deps: ApiDeps, options: ApiOptions): Promise<ApiS
 
 async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const method = req.method ?? 'GET';
+  // kept here: once a body is abandoned mid-stream the request is destroyed and req.socket becomes null
+  const socket = req.socket;
   let template = 'unmatched';
   res.on('finish', () => {
     const m = ['GET', 'HEAD', 'POST', 'OPTIONS'].includes(method) ? method : 'other';
@@ -171,6 +173,6 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
   } catch (err) {
     sendError(res, err);
     // an upload too large even to drain: drop the connection once the answer is out
-    if (err instanceof HttpError && err.closeConnection) res.once('finish', () => req.socket.destroy());
+    if (err instanceof HttpError && err.closeConnection) res.once('finish', () => socket.destroy());
   }
 }

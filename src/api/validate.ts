@@ -11,7 +11,8 @@ export type FieldSpec =
  * naming the field and what is allowed. Returns the body typed loosely; callers read known fields.
  */
 export function checkBody(body: Record<string, unknown>, spec: Record<string, FieldSpec>): Record<string, unknown> {
-  const unknown = Object.keys(body).filter((k) => !(k in spec));
+  // own keys only: `k in spec` is true for "__proto__", "constructor" or "toString", inherited from Object.prototype
+  const unknown = Object.keys(body).filter((k) => !Object.hasOwn(spec, k));
   if (unknown.length > 0) {
     throw badRequest(`unknown field${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')}; allowed: ${Object.keys(spec).join(', ')}`);
   }
