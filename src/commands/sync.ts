@@ -70,7 +70,8 @@ export function formatReport(r: PassReport, embedded: boolean): string {
     ? ['TABLE', 'DIR', 'STATUS', 'READ', 'INSERT', 'UPDATE', 'SKIP', 'CONFLICTS', 'DELETE']
     : ['TABLE', 'DIR', 'STATUS', 'READ', 'INSERTED', 'UPDATED', 'SKIPPED', 'CONFLICTS', 'DELETED', 'ERRORS', 'TIME'];
   const rows = [head];
-  const active = r.tables.filter((t) => t.status !== 'ok' || t.counts.read + t.counts.deleted > 0);
+  // parked rows retried this pass count as activity: they are not "read" as changes, but they failed (or went through)
+  const active = r.tables.filter((t) => t.status !== 'ok' || t.counts.read + t.counts.deleted + t.counts.errors + t.counts.applied > 0);
   for (const t of active) {
     const base = [t.table, t.direction, t.status, String(t.counts.read), String(t.inserted), String(t.updated), String(t.counts.skipped), String(t.counts.conflicts), String(t.counts.deleted)];
     rows.push(r.dryRun ? base : [...base, String(t.counts.errors), ms(t.ms)]);

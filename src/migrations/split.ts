@@ -41,6 +41,16 @@ export async function parseSql(sql: string, fileName?: string): Promise<ParsedSq
   // PostgreSQL rejects a BOM as a token; a space keeps every later line and column where it was.
   const text = sql.startsWith('\uFEFF') ? ` ${sql.slice(1)}` : sql;
   const bytes = Buffer.from(text, 'utf8');
+  // The parser reads a C string: it would stop at a NUL byte and silently drop the rest of the file
+  // (a binary or UTF-16 file would then "apply" with fewer statements, or none).
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const before = text.slice(0, nul).split('\n');
+    const line = before.length;
+    const column = [...before[before.length - 1]!].length + 1;
+    const message = 'a NUL byte: not a UTF-8 text file (binary, or UTF-16?)';
+    throw new SqlParseError(`${fileName ?? '<sql>'}:${line}:${column}: ${message} (line ${line}, column ${column})`, message, line, column, undefined);
+  }
   let result: ParseResult;
   try {
     // parseSync refuses '', although an empty file is simply a file without statements.

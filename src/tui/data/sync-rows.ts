@@ -21,7 +21,8 @@ export function buildSyncRows(tables: readonly string[], states: readonly SyncSt
     const down = dirs.find((d) => d.direction === 'down');
     const status = dirs.reduce<SyncRow['status']>((worst, d) => (SEVERITY[d.status] > SEVERITY[worst] ? d.status : worst), 'never');
     const last = dirs.map((d) => d.lastSyncAt).filter((x): x is string => x !== null).sort().pop() ?? null;
-    const errored = dirs.filter((d) => d.lastError && d.status === 'error').sort((a, b) => String(b.lastErrorAt).localeCompare(String(a.lastErrorAt)))[0];
+    // the current problem only (a drift's difference included); an error of an earlier pass is history
+    const errored = dirs.filter((d) => d.lastError && (d.status === 'error' || d.status === 'drift')).sort((a, b) => String(b.lastErrorAt).localeCompare(String(a.lastErrorAt)))[0];
     return {
       table,
       status,
