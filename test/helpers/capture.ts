@@ -97,21 +97,31 @@ export function learnedSecrets(dir: string): Map<string, string> {
   return out;
 }
 
+/** What in one text is a leak: a known secret (named by `secrets`: value to origin) or a URL with a password. */
+export function findLeaks(text: string, secrets: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const [value, origin] of secrets) if (text.includes(value)) out.push(`the secret ${origin}`);
+  for (const m of text.matchAll(CREDENTIAL_URL)) {
+    if (!/^\*+$/.test(m[1]!)) out.push(`a URL with a password (${m[0].replace(m[1]!, '<password>')})`);
+  }
+  return out;
+}
+
+/** The static secrets, as findLeaks takes them. */
+export const STATIC_SECRET_MAP: ReadonlyMap<string, string> = new Map(Object.entries(STATIC_SECRETS).map(([k, v]) => [v, k]));
+
 /**
  * Scans every capture file for the static and learned secrets and for URLs that carry a password;
  * the secret itself is never repeated in the result, only what it is and where it came from.
  */
-export function scanCaptures(dir: string, secrets: ReadonlyMap<string, string> = new Map(Object.entries(STATIC_SECRETS).map(([k, v]) => [v, k]))): Leak[] {
+export function scanCaptures(dir: string, secrets: ReadonlyMap<string, string> = STATIC_SECRET_MAP): Leak[] {
   const all = new Map<string, string>(secrets);
   for (const [value, origin] of learnedSecrets(dir)) if (!all.has(value)) all.set(value, origin);
   const leaks: Leak[] = [];
   for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.log')).sort()) {
     const lines = fs.readFileSync(path.join(dir, name), 'utf8').split('\n');
     lines.forEach((text, i) => {
-      for (const [value, origin] of all) if (text.includes(value)) leaks.push({ file: name, line: i + 1, what: `the secret ${origin}` });
-      for (const m of text.matchAll(CREDENTIAL_URL)) {
-        if (!/^\*+$/.test(m[1]!)) leaks.push({ file: name, line: i + 1, what: `a URL with a password (${m[0].replace(m[1]!, '<password>')})` });
-      }
+      for (const what of findLeaks(text, all)) leaks.push({ file: name, line: i + 1, what });
     });
   }
   return leaks;
