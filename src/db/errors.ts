@@ -15,7 +15,14 @@ export const SQLSTATE = {
   undefinedColumn: '42703',
   queryCanceled: '57014',
   adminShutdown: '57P01',
+  crashShutdown: '57P02',
+  cannotConnectNow: '57P03',
 } as const;
+
+// The server is going away or not back yet: shut down by an operator (57P01), restarting after a
+// crashed backend (57P02: every session is terminated), or starting up / in recovery / shutting down
+// (57P03). Like a refused connection, that is the database being unreachable, not an error of a table.
+const SERVER_UNAVAILABLE = new Set<string>([SQLSTATE.adminShutdown, SQLSTATE.crashShutdown, SQLSTATE.cannotConnectNow]);
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ENETUNREACH']);
 
@@ -29,7 +36,7 @@ export function sqlStateOf(err: unknown): string | undefined {
 export function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
-  if (e.code && (CONNECTION_CODES.has(e.code) || e.code.startsWith('08') || e.code === SQLSTATE.adminShutdown)) return true;
+  if (e.code && (CONNECTION_CODES.has(e.code) || e.code.startsWith('08') || SERVER_UNAVAILABLE.has(e.code))) return true;
   return /Connection terminated|connection timeout|timeout expired|Client has encountered a connection error|not queryable/i.test(e.message ?? '');
 }
 
