@@ -93,6 +93,9 @@ const FLAGS: Row[] = [
   ['headless --log-level loud', ['headless', '--log-level', 'loud'], {}, /--log-level: "loud" is not allowed; use one of debug, info, warn, error/],
   ['headless --migrate=yes', ['headless', '--migrate=yes'], {}, /--migrate takes no value/],
   ['headless --host 0.0.0.0 without a token', ['headless', '--host', '0.0.0.0'], {}, /needs CESAR_API_TOKEN/],
+  ['headless --host :: without a token', ['headless', '--host', '::'], {}, /refusing to serve the API on :: without a token/],
+  ['headless --host 0 (all interfaces) without a token', ['headless', '--host', '0'], {}, /refusing to serve the API on 0 without a token/],
+  ['CESAR_API_HOST a LAN address without a token', ['headless'], { CESAR_API_HOST: '192.168.1.10' }, /refusing to serve the API on 192\.168\.1\.10 without a token/],
 ];
 
 // Every configuration variable (src/config/load.ts) with a wrong value, through a command that
