@@ -58,7 +58,9 @@ export const syncCommand: Command = {
       else ctx.stdout.write(formatReport(report, rt.config.embedded));
       return report.ok ? 0 : 1;
     } finally {
-      await lease?.release();
+      // when the pass failed because the cloud went away, releasing the lease (a row there) fails too:
+      // that must not replace why the pass failed, and the lease then expires by itself
+      await lease?.release().catch(() => undefined);
     }
   },
 };

@@ -172,10 +172,15 @@ describe.skipIf(!real)('every connection to the cloud cut in the middle of a pas
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    let early: number | null = null;
     const exited = new Promise<{ code: number | null; at: number }>((r) => child.on('exit', (code) => r({ code, at: Date.now() })));
+    void exited.then((e) => (early = e.code));
     try {
       // mid-pass: some pages of agents went up, most did not
-      await until(async () => (await appliedUp()) >= 500, 30_000);
+      await until(async () => {
+        if (early !== null) throw new Error(`cesar sync exited (${early}) before the cut: ${out}`);
+        return (await appliedUp()) >= 500;
+      }, 30_000);
       proxy.refuseNew(true);
       proxy.cutAll();
       const cutAt = Date.now();
@@ -191,6 +196,8 @@ describe.skipIf(!real)('every connection to the cloud cut in the middle of a pas
     expect(up.status).toBe('error');
     expect(up.last_error).toMatch(/^cloud database: /);
     expectRedacted(up.last_error);
+    // what it printed is why the pass failed (the same as recorded), not a later failure to release the lease
+    expect(out).toContain(`cesar: ${up.last_error}\n`);
     const inCloud = Number((await sql<{ n: string }>(env.dbs.cloudAdminUrl, "SELECT count(*) AS n FROM agents WHERE name LIKE 'big%'"))[0]!.n);
     expect(inCloud).toBeGreaterThanOrEqual(500); // what committed before the cut stays
     expect(inCloud).toBeLessThan(N); // and the cut really came mid-pass
