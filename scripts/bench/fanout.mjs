@@ -7,9 +7,12 @@
 // The API runs in this process (dist/api, dist/background: what `cesar headless` starts) on a free
 // loopback port; the clients and the /health loops run in two child processes (lib/ws-swarm.mjs),
 // off the server's event loop. Events carry no sequence number, so a start and an end marker (log
-// events with a nonce) bound the comparison. The pass: `--rows` (10000) agents updated on local and
-// synced up by the scheduler's runNow (as POST /api/sync runs it): per page, up to 200 agent.changed
-// events and one progress event. The same pass with no client connected gives the /health reference.
+// events with a nonce) bound the comparison. The pass: `--rows` (10000) agents updated on local, then
+// a pass in both directions of agents by the scheduler's runNow (as POST /api/sync runs it): per page
+// up, up to 200 agent.changed events and one progress event; down reads the echoes back (skipped).
+// Both directions, as the scheduler runs them: a pass up alone would also log every row as a
+// (spurious) conflict, since the cloud versions it wrote earlier were never read back by a pass down.
+// The same pass with no client connected gives the /health reference.
 //
 // The shipped hub refuses clients beyond DEFAULT_HUB.maxClients (503): that is checked first with the
 // shipped settings, and reported; the measurement itself raises the limit to the number of clients.
@@ -109,8 +112,8 @@ export async function run(opts) {
   log(`fanout: with the shipped hub settings (maxClients ${DEFAULT_HUB.maxClients}): ${probe.connected} of ${clients} clients accepted (${JSON.stringify(probe.outcomes)})`);
 
   // 1. the rows reach the cloud (untimed); from now on each pass copies `rows` updated rows up
-  log(`fanout: initial pass up of ${int(rows)} new agents (untimed, no clients)`);
-  checkPass(await bg.scheduler.runNow({ direction: 'up', tables: ['agents'], deleteScan: 'never' }), 'inserted', rows);
+  log(`fanout: initial pass of ${int(rows)} new agents (untimed, no clients)`);
+  checkPass(await bg.scheduler.runNow({ direction: 'both', tables: ['agents'], deleteScan: 'never' }), 'inserted', rows);
   const touchAll = () => sql(dbs.localUrl, 'UPDATE agents SET version = version + 1, updated_at = now()');
 
   // 2. /health on an idle server (no clients, no pass), then during a pass with no clients
@@ -118,10 +121,10 @@ export async function run(opts) {
   await new Promise((r) => setTimeout(r, 3000));
   const healthIdle = (await health.request({ cmd: 'stop' }, 'health')).result;
   await touchAll();
-  log(`fanout: pass up of ${int(rows)} updated agents with no client connected (the /health reference)`);
+  log(`fanout: pass of ${int(rows)} updated agents with no client connected (the /health reference)`);
   await health.request({ cmd: 'start', url: base, loops: LOOPS }, 'started');
   const tAlone = performance.now();
-  checkPass(await bg.scheduler.runNow({ direction: 'up', tables: ['agents'], deleteScan: 'never' }), 'updated', rows);
+  checkPass(await bg.scheduler.runNow({ direction: 'both', tables: ['agents'], deleteScan: 'never' }), 'updated', rows);
   const passAloneSeconds = (performance.now() - tAlone) / 1000;
   const healthPassAlone = (await health.request({ cmd: 'stop' }, 'health')).result;
 
@@ -146,9 +149,9 @@ export async function run(opts) {
   await health.request({ cmd: 'start', url: base, loops: LOOPS }, 'started');
   recording = true;
   bus.emit({ type: 'log', level: 'info', message: `fanout-start-${nonce}` });
-  log(`fanout: pass up of ${int(rows)} updated agents with ${clients} clients connected`);
+  log(`fanout: pass of ${int(rows)} updated agents with ${clients} clients connected`);
   const t0 = performance.now();
-  const report = await bg.scheduler.runNow({ direction: 'up', tables: ['agents'], deleteScan: 'never' });
+  const report = await bg.scheduler.runNow({ direction: 'both', tables: ['agents'], deleteScan: 'never' });
   const passSeconds = (performance.now() - t0) / 1000;
   bus.emit({ type: 'log', level: 'info', message: `fanout-end-${nonce}` });
   recording = false;
@@ -208,7 +211,7 @@ const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
 
 function formatText(r) {
   const lines = [];
-  lines.push(`fanout: ${r.clients} WebSocket clients on /ws/events during a pass up of ${int(r.rows)} updated agents`);
+  lines.push(`fanout: ${r.clients} WebSocket clients on /ws/events during a pass (both directions) of ${int(r.rows)} agents updated on local`);
   lines.push(`machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memGb} GB, Node ${r.machine.node}, ${r.machine.postgres.split(' on ')[0]}; load average ${r.machine.load1AtStart} at start, ${r.machine.load1AtEnd} at end`);
   lines.push('');
   const d = r.delivery;
