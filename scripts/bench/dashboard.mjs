@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from './lib/cleanup.mjs';
 import { copyPipe } from './lib/copy.mjs';
-import { connect, createDatabasePair, REPO, serverVersion, sql } from './lib/pg.mjs';
+import { connect, createDatabasePair, REPO, serverVersion, sql, UsageError } from './lib/pg.mjs';
 import { cpuSeconds, load1, rssBytes } from './lib/proc.mjs';
 import { int, machine, median, secs, table, timed } from './lib/stats.mjs';
 import { GENERATE } from './sync.mjs';
@@ -42,7 +42,7 @@ export async function run(opts) {
   } catch {
     throw new Error('tmux is required (apt-get install tmux)');
   }
-  if (seconds < 15) throw new Error('--seconds must be at least 15 for the dashboard (start-up, then an idle window)');
+  if (seconds < 15) throw new UsageError('--seconds must be at least 15 for the dashboard (start-up, then an idle window)');
   const { openDb } = await import(path.join(DIST, 'db/pool.js'));
   const { SyncEngine } = await import(path.join(DIST, 'sync/engine.js'));
   const { EventBus } = await import(path.join(DIST, 'events/bus.js'));

@@ -13,7 +13,7 @@
 // both sides afterwards.
 import path from 'node:path';
 import { onCleanup } from './lib/cleanup.mjs';
-import { connect, createDatabasePair, REPO, serverVersion, sql } from './lib/pg.mjs';
+import { connect, createDatabasePair, REPO, serverVersion, sql, UsageError } from './lib/pg.mjs';
 import { load1 } from './lib/proc.mjs';
 import { startProfile } from './lib/profile.mjs';
 import { int, machine, median, secs, table, timed } from './lib/stats.mjs';
@@ -30,8 +30,8 @@ export async function run(opts) {
   const { runs, log } = opts;
   const sizes = { small: opts.small ?? 100_000, large: opts.large ?? 1_000_000 };
   const changed = opts.changed ?? 1000;
-  if (sizes.large <= sizes.small) throw new Error(`--large (${sizes.large}) must be larger than --small (${sizes.small})`);
-  if (changed > sizes.small / 2) throw new Error(`--changed (${changed}) must not exceed half of --small (${sizes.small})`);
+  if (sizes.large <= sizes.small) throw new UsageError(`--large (${sizes.large}) must be larger than --small (${sizes.small})`);
+  if (changed > sizes.small / 2) throw new UsageError(`--changed (${changed}) must not exceed half of --small (${sizes.small})`);
   const { openDb } = await import(path.join(DIST, 'db/pool.js'));
   const { SyncEngine } = await import(path.join(DIST, 'sync/engine.js'));
   const { EventBus } = await import(path.join(DIST, 'events/bus.js'));

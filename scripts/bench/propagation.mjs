@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { onCleanup } from './lib/cleanup.mjs';
 import { copyPipe } from './lib/copy.mjs';
-import { connect, createDatabasePair, REPO, serverVersion, sql } from './lib/pg.mjs';
+import { connect, createDatabasePair, REPO, serverVersion, sql, UsageError } from './lib/pg.mjs';
 import { CpuTally, cpuSeconds, load1, percentile } from './lib/proc.mjs';
 import { int, machine, median, secs, table } from './lib/stats.mjs';
 import { GENERATE } from './sync.mjs';
@@ -49,7 +49,7 @@ export async function run(opts) {
   const rate = opts.rate ?? 100;
   const runs = opts.runs;
   const segmentMs = (seconds * 1000) / runs;
-  if (segmentMs < 1000) throw new Error(`--seconds ${seconds} over ${runs} runs gives segments under a second; raise --seconds`);
+  if (segmentMs < 1000) throw new UsageError(`--seconds ${seconds} over ${runs} runs gives segments under a second; raise --seconds`);
   if (!fs.existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first');
   const { openDb } = await import(path.join(DIST, 'db/pool.js'));
   const { SyncEngine } = await import(path.join(DIST, 'sync/engine.js'));

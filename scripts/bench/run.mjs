@@ -161,6 +161,7 @@ async function main() {
 
   const results = [];
   let failed = false;
+  let usage = false;
   for (const name of opts.names) {
     try {
       const bench = await BENCHMARKS[name].load();
@@ -168,15 +169,20 @@ async function main() {
       results.push(res.json);
       if (!opts.json) process.stdout.write(`${res.text}\n`);
     } catch (err) {
-      failed = true;
-      if (!isInterrupted()) log(`bench ${name}: FAILED: ${err?.stack ?? err}`);
+      if (err instanceof UsageError) {
+        usage = true; // a flag value this benchmark cannot use: exit 2
+        log(`bench ${name}: ${err.message}`);
+      } else {
+        failed = true;
+        if (!isInterrupted()) log(`bench ${name}: FAILED: ${err?.stack ?? err}`);
+      }
     } finally {
       if (!isInterrupted()) await runCleanups(log);
     }
     if (isInterrupted()) return 130; // the signal handler finishes the cleanup and exits
   }
   if (opts.json) process.stdout.write(`${JSON.stringify(results.length === 1 ? results[0] : results, null, 2)}\n`);
-  return failed ? 1 : 0;
+  return usage ? 2 : failed ? 1 : 0;
 }
 
 main().then(
