@@ -186,43 +186,40 @@ describe('migration files that are not portable, or not SQL', () => {
     return d;
   };
   const ok = (t: string) => `CREATE TABLE IF NOT EXISTS ${t} (id UUID PRIMARY KEY DEFAULT gen_random_uuid());\n`;
-
-  it.skipIf(!real)('a non-portable construct (SERIAL): --lint names it; a run applies it on PostgreSQL but the cloud refuses it (0A000), marks it failed and blocks what follows there', async () => {
-    const d = await createTestDatabases();
-    try {
-      const dir = folder({ '001_ok.sql': ok('np_one'), '002_serial.sql': 'CREATE TABLE IF NOT EXISTS np_serial (\n  id SERIAL PRIMARY KEY\n);\n', '003_after.sql': ok('np_three') });
-      const lint = await runCli(['migrate', '--lint', '--dir', dir]);
-      expect(lint.code).toBe(1);
-      expect(lint.stdout).toContain(`${path.join(dir, '002_serial.sql')}:2: serial: `);
-      const r = await runCli(['migrate', '--dir', dir, '--json'], { LOCAL_DB_URL: d.localUrl, COCKROACH_DB_URL: d.cloudUrl });
-      expect(r.code).toBe(1);
-      const [local, cloud] = (JSON.parse(r.stdout) as { targets: Array<{ target: string; ok: boolean; applied: Array<{ name: string }>; failed: { name: string; error: string } | null; blocked: string[] }> }).targets;
-      expect(local).toMatchObject({ target: 'local', ok: true, failed: null });
-      expect(local!.applied.map((a) => a.name)).toEqual(['001_ok', '002_serial', '003_after']);
-      expect(cloud).toMatchObject({ target: 'cloud', ok: false, blocked: ['003_after'] });
-      expect(cloud!.failed).toMatchObject({ name: '002_serial', error: expect.stringMatching(/SERIAL.*\[0A000\]/) });
-      expect(await sql(d.cloudAdminUrl, "SELECT status FROM schema_migrations WHERE migration_name = '002_serial'")).toEqual([{ status: 'failed' }]);
-      expect(await sql(d.cloudAdminUrl, "SELECT 1 FROM information_schema.tables WHERE table_name IN ('np_serial', 'np_three')")).toEqual([]);
-    } finally {
-      await d.drop();
-    }
+  let d: TestDatabases;
+  beforeAll(async () => {
+    d = await createTestDatabases();
+  });
+  afterAll(async () => {
+    await d?.drop();
   });
 
   it('a file of binary garbage, and one in another encoding, refuse the run before anything is executed', async () => {
-    const d = await createTestDatabases();
-    try {
-      for (const [name, content] of [
-        ['002_binary.sql', Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x43, 0x52, 0x45, 0x41, 0x54, 0x45, 0x0a, 0x89, 0x50, 0x4e, 0x47])],
-        ['002_utf16.sql', Buffer.from(`\uFEFF${ok('np_utf16')}`, 'utf16le')],
-      ] as Array<[string, Buffer]>) {
-        const dir = folder({ '001_ok.sql': ok('np_first'), [name]: content });
-        const r = await runCli(['migrate', '--dir', dir], { LOCAL_DB_URL: d.localUrl, COCKROACH_DB_URL: d.cloudUrl });
-        expect(r.code, name).toBe(1);
-        expect(r.stdout).toContain(`${name} cannot be parsed`);
-        for (const url of [d.localUrl, d.cloudAdminUrl]) expect(await sql(url, "SELECT 1 FROM information_schema.tables WHERE table_name IN ('np_first', 'schema_migrations')")).toEqual([]);
-      }
-    } finally {
-      await d.drop();
+    for (const [name, content] of [
+      ['002_binary.sql', Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x43, 0x52, 0x45, 0x41, 0x54, 0x45, 0x0a, 0x89, 0x50, 0x4e, 0x47])],
+      ['002_utf16.sql', Buffer.from(`\uFEFF${ok('np_utf16')}`, 'utf16le')],
+    ] as Array<[string, Buffer]>) {
+      const dir = folder({ '001_ok.sql': ok('np_first'), [name]: content });
+      const r = await runCli(['migrate', '--dir', dir], { LOCAL_DB_URL: d.localUrl, COCKROACH_DB_URL: d.cloudUrl });
+      expect(r.code, name).toBe(1);
+      expect(r.stdout).toContain(`${name} cannot be parsed`);
+      for (const url of [d.localUrl, d.cloudAdminUrl]) expect(await sql(url, "SELECT 1 FROM information_schema.tables WHERE table_name IN ('np_first', 'schema_migrations')")).toEqual([]);
     }
+  });
+
+  it.skipIf(!real)('a non-portable construct (SERIAL): --lint names it; a run applies it on PostgreSQL but the cloud refuses it (0A000), marks it failed and blocks what follows there', async () => {
+    const dir = folder({ '001_ok.sql': ok('np_one'), '002_serial.sql': 'CREATE TABLE IF NOT EXISTS np_serial (\n  id SERIAL PRIMARY KEY\n);\n', '003_after.sql': ok('np_three') });
+    const lint = await runCli(['migrate', '--lint', '--dir', dir]);
+    expect(lint.code).toBe(1);
+    expect(lint.stdout).toContain(`${path.join(dir, '002_serial.sql')}:2: serial: `);
+    const r = await runCli(['migrate', '--dir', dir, '--json'], { LOCAL_DB_URL: d.localUrl, COCKROACH_DB_URL: d.cloudUrl });
+    expect(r.code).toBe(1);
+    const [local, cloud] = (JSON.parse(r.stdout) as { targets: Array<{ target: string; ok: boolean; applied: Array<{ name: string }>; failed: { name: string; error: string } | null; blocked: string[] }> }).targets;
+    expect(local).toMatchObject({ target: 'local', ok: true, failed: null });
+    expect(local!.applied.map((a) => a.name)).toEqual(['001_ok', '002_serial', '003_after']);
+    expect(cloud).toMatchObject({ target: 'cloud', ok: false, blocked: ['003_after'] });
+    expect(cloud!.failed).toMatchObject({ name: '002_serial', error: expect.stringMatching(/SERIAL.*\[0A000\]/) });
+    expect(await sql(d.cloudAdminUrl, "SELECT status FROM schema_migrations WHERE migration_name = '002_serial'")).toEqual([{ status: 'failed' }]);
+    expect(await sql(d.cloudAdminUrl, "SELECT 1 FROM information_schema.tables WHERE table_name IN ('np_serial', 'np_three')")).toEqual([]);
   });
 });
