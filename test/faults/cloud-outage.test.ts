@@ -200,7 +200,7 @@ describe.skipIf(!real)('every connection to the cloud cut in the middle of a pas
     } finally {
       child.kill('SIGKILL');
     }
-    expect(out).toMatch(/cesar: cloud database: .*(Connection terminated|ECONNRESET|cannot connect)/);
+    expect(out).toMatch(/cesar: cloud database: .*(Connection terminated|ECONNRESET|EPIPE|cannot connect|not queryable)/);
     expectRedacted(out);
     const up = (await agentsState('up'))!;
     expect(up.status).toBe('error');
@@ -208,6 +208,8 @@ describe.skipIf(!real)('every connection to the cloud cut in the middle of a pas
     expectRedacted(up.last_error);
     // what it printed is why the pass failed (the same as recorded), not a later failure to release the lease
     expect(out).toContain(`cesar: ${up.last_error}\n`);
+    // a COMMIT that reached the server before the cut may still be finishing: count once the dead sessions are gone
+    await until(async () => (await sql<{ n: number }>(env.dbs.cloudAdminUrl, "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'cesar'"))[0]!.n === 0, 10_000);
     const inCloud = Number((await sql<{ n: string }>(env.dbs.cloudAdminUrl, "SELECT count(*) AS n FROM agents WHERE name LIKE 'big%'"))[0]!.n);
     expect(inCloud).toBeGreaterThanOrEqual(500); // what committed before the cut stays
     expect(inCloud).toBeLessThan(N); // and the cut really came mid-pass
