@@ -98,6 +98,9 @@ const params = (vs: Version[]) => [
 ];
 
 let env: SyncEnv;
+/** Long-lived superuser sessions on each side for the test's own writes (a connection per statement is slow on a busy machine). */
+let localW: pg.Client;
+let cloudW: pg.Client;
 /** id -> the version both sides must end with (the one with the latest updated_at that was written). */
 const model = new Map<string, Version>();
 /** Every id the test created, whichever side it was created on. */
@@ -105,13 +108,21 @@ const ids: string[] = [];
 
 beforeAll(async () => {
   env = await createSyncEnv();
+  localW = new pg.Client({ connectionString: env.dbs.localUrl });
+  cloudW = new pg.Client({ connectionString: env.dbs.cloudAdminUrl });
+  for (const c of [localW, cloudW]) {
+    c.on('error', () => undefined);
+    await c.connect();
+  }
 }, 120_000);
 afterAll(async () => {
+  await localW?.end().catch(() => undefined);
+  await cloudW?.end().catch(() => undefined);
   await env?.close();
 });
 
-async function insert(url: string, vs: Version[]): Promise<void> {
-  await sql(url, `INSERT INTO agents (${COLS}) SELECT * FROM ${UNNEST}`, params(vs));
+async function insert(db: pg.Client, vs: Version[]): Promise<void> {
+  await db.query(`INSERT INTO agents (${COLS}) SELECT * FROM ${UNNEST}`, params(vs));
   for (const v of vs) {
     model.set(v.id, v);
     ids.push(v.id);
@@ -119,9 +130,8 @@ async function insert(url: string, vs: Version[]): Promise<void> {
 }
 
 /** Full-content updates; only the rows present on that side are written (RETURNING says which), and only those enter the model. */
-async function update(url: string, vs: Version[], side: 'local' | 'cloud'): Promise<number> {
-  const rows = await sql<{ id: string }>(
-    url,
+async function update(db: pg.Client, vs: Version[], side: 'local' | 'cloud'): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(
     `UPDATE agents a SET name = v.name, agent_type = v.agent_type, status = v.status, description = v.description, config = v.config,
        version = v.version, updated_at = v.updated_at, deleted_at = v.deleted_at
      FROM ${UNNEST} AS v(${COLS}) WHERE a.id = v.id RETURNING a.id::text AS id`,
@@ -137,7 +147,7 @@ async function update(url: string, vs: Version[], side: 'local' | 'cloud'): Prom
   return written.size;
 }
 
-const dbNowUs = async (): Promise<bigint> => BigInt((await sql<{ us: string }>(env.dbs.localUrl, `SELECT ${micros('now()')} AS us`))[0]!.us);
+const dbNowUs = async (): Promise<bigint> => BigInt((await localW.query<{ us: string }>(`SELECT ${micros('now()')} AS us`)).rows[0]!.us);
 
 function newVersion(id: string, side: 'l' | 'c', round: number, ts: bigint, createdUs: bigint, softDelete = false): Version {
   return {
@@ -193,10 +203,10 @@ async function writeRound(round: number, sizes: { insL: number; insC: number; up
     const ts = updL[i]!.updatedUs;
     updC[i] = { ...updC[i]!, updatedUs: ts, deletedUs: updC[i]!.deletedUs === null ? null : ts };
   }
-  await insert(env.dbs.localUrl, insL);
-  await insert(env.dbs.cloudAdminUrl, insC);
-  await update(env.dbs.localUrl, updL, 'local');
-  await update(env.dbs.cloudAdminUrl, updC, 'cloud');
+  await insert(localW, insL);
+  await insert(cloudW, insC);
+  await update(localW, updL, 'local');
+  await update(cloudW, updC, 'cloud');
 }
 
 /** id -> md5 of every agents row on one side. */
@@ -231,8 +241,8 @@ describe.skipIf(!real)('kill -9 of `cesar sync` at random moments', () => {
         const ts = t0 + BigInt((offset + i) * 2);
         return newVersion(randomUUID(), side, 0, ts, ts);
       });
-    await insert(env.dbs.localUrl, seed('l', 12_000, 0));
-    await insert(env.dbs.cloudAdminUrl, seed('c', 8_000, 12_000));
+    await insert(localW, seed('l', 12_000, 0));
+    await insert(cloudW, seed('c', 8_000, 12_000));
 
     const admin = new pg.Client({ connectionString: adminUrl() });
     const cloudAdmin = new pg.Client({ connectionString: env.dbs.cloudAdminUrl });
