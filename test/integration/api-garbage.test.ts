@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ROUTES } from '../../src/api/routes/index.js';
 import { record, TEST_API_TOKEN } from '../helpers/capture.js';
@@ -22,6 +22,9 @@ import { applySchema } from '../helpers/schema.js';
 // a string or empty or unknown, a 82 KB body (413), a form body (415), no / wrong / short / Basic
 // token (401), no token configured (403) in api.test.ts; a non-loopback bind without a token (exit 2)
 // in headless.test.ts and api.test.ts; origin checks, slow and dead WebSocket clients in api-ws.test.ts.
+
+// the process under test shares the machine's two cores with other suites
+vi.setConfig({ testTimeout: 60_000 });
 
 let dbs: TestDatabases;
 let child: ChildProcess;
@@ -85,8 +88,19 @@ async function post(p: string, body: string | Buffer, headers: Record<string, st
   return { status: res.status, body: parsed, text };
 }
 
-/** Sends raw bytes on a new connection; resolves with everything received until the server closes it or `ms` pass. */
-function raw(bytes: Buffer | string, ms = 3000, afterConnect?: (s: net.Socket) => void): Promise<{ text: string; closedByServer: boolean }> {
+/** True once `text` holds a whole HTTP response (headers and Content-Length bytes of body). */
+function wholeResponse(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, end));
+  return length !== null && Buffer.byteLength(text.slice(end + 4), 'latin1') >= Number(length[1]);
+}
+
+/**
+ * Sends raw bytes on a new connection; resolves with what was received once a whole response is in
+ * (or, with untilClose, once the server closes the connection), or after `ms`.
+ */
+function raw(bytes: Buffer | string, ms = 5000, afterConnect?: (s: net.Socket) => void, untilClose = false): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let text = '';
@@ -101,7 +115,10 @@ function raw(bytes: Buffer | string, ms = 3000, afterConnect?: (s: net.Socket) =
     };
     const timer = setTimeout(() => finish(false), ms);
     s.on('error', () => finish(true));
-    s.on('data', (d: Buffer) => (text += d.toString('latin1')));
+    s.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (!untilClose && wholeResponse(text)) finish(false);
+    });
     s.on('close', () => finish(true));
     s.once('connect', () => {
       s.write(bytes);
@@ -189,7 +206,7 @@ describe('bodies at and over the 64 KiB limit', () => {
 
   it('a declared 10 MiB body is refused at once (413, connection closed) without reading it', async () => {
     const head = ['POST /api/sync HTTP/1.1', 'Host: x', `Authorization: Bearer ${TEST_API_TOKEN}`, 'Content-Type: application/json', `Content-Length: ${10 * 1024 * 1024}`, '', ''].join('\r\n');
-    const r = await raw(head, 5000);
+    const r = await raw(head, 5000, undefined, true);
     expect(statusOf(r.text)).toBe(413);
     expect(r.text.toLowerCase()).toContain('connection: close');
     expect(r.closedByServer).toBe(true);
@@ -208,7 +225,7 @@ describe('bodies at and over the 64 KiB limit', () => {
         }
       };
       pump();
-    });
+    }, true);
     // The server answers 413 and then closes a connection it has not read to the end: the kernel
     // sends a reset, which can overtake the answer on the client's side. Either way it was cut.
     expect([413, 0]).toContain(statusOf(r.text));

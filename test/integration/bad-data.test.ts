@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabases, sql, type TestDatabases } from '../helpers/databases.js';
 import { applySchema } from '../helpers/schema.js';
@@ -16,6 +16,10 @@ import { applySchema } from '../helpers/schema.js';
 // (migrate.test.ts), a statement failing mid-file (migrate-failure.test.ts), lint (migrate-cli.test.ts).
 
 const real = process.env.CESAR_TEST_BACKEND !== 'embedded';
+// every test here starts cesar processes; other suites share the machine's two cores
+vi.setConfig({ testTimeout: 90_000 });
+// each test runs several cesar processes one after the other: generous on a loaded machine
+const SLOW = 120_000;
 let dbs: TestDatabases;
 let env: Record<string, string>;
 
@@ -23,7 +27,8 @@ beforeAll(async () => {
   dbs = await createTestDatabases();
   await applySchema(dbs.localUrl);
   await applySchema(dbs.cloudUrl);
-  env = { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: dbs.cloudUrl, CESAR_SYNC_OVERLAP: '0s' };
+  // long connect timeout: on a loaded machine a connection can take seconds
+  env = { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: dbs.cloudUrl, CESAR_SYNC_OVERLAP: '0s', CESAR_CONNECT_TIMEOUT: '30s' };
 }, 60_000);
 
 afterAll(async () => {
@@ -44,8 +49,14 @@ interface PassJson {
 }
 
 async function syncJson(args: string[] = []): Promise<{ code: number | null; doc: PassJson; stderr: string }> {
-  const r = await runCli(['sync', '--json', ...args], env);
-  return { code: r.code, doc: JSON.parse(r.stdout) as PassJson, stderr: r.stderr };
+  const r = await runCli(['sync', '--json', ...args], env, { timeoutMs: 90_000 });
+  let doc: PassJson;
+  try {
+    doc = JSON.parse(r.stdout) as PassJson;
+  } catch {
+    throw new Error(`cesar sync --json ${args.join(' ')} exited ${r.code} without a report; stderr: ${r.stderr.slice(0, 2000)}`);
+  }
+  return { code: r.code, doc, stderr: r.stderr };
 }
 const report = (doc: PassJson, table: string, direction: 'up' | 'down'): TableReport | undefined => doc.tables.find((t) => t.table === table && t.direction === direction);
 const count = async (url: string, table: string, where = 'true'): Promise<number> => Number((await sql<{ n: string }>(url, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]!.n);
@@ -65,7 +76,7 @@ describe('schema drift', () => {
     const fixed = await syncJson();
     expect(fixed.doc.drift).toEqual({});
     expect(fixed.code).toBe(0);
-  });
+  }, SLOW);
 
   async function dropped(): Promise<void> {
     await insertAgents(dbs.localUrl, 'drift-', 4);
@@ -112,7 +123,7 @@ describe('schema drift', () => {
     expect(again.code).toBe(0);
     expect(await parked('agents')).toEqual([]);
     expect(await count(dbs.cloudAdminUrl, 'agents', "name LIKE 'too-long-%'")).toBe(2);
-  });
+  }, SLOW);
 });
 
 describe('rows that violate a constraint on the other side', () => {
@@ -143,7 +154,7 @@ describe('rows that violate a constraint on the other side', () => {
     expect((await syncJson(['--direction', 'down'])).code).toBe(0);
     expect(await parked('agents')).toEqual([]);
     expect(await count(dbs.localUrl, 'agents', "name LIKE 'evil-%'")).toBe(2);
-  });
+  }, SLOW);
 
   it.skipIf(!real)('up: a parent refused by the cloud parks it (23514) and its child (23503, foreign key); the sibling rows and children sync; both follow once fixed', async () => {
     await sql(dbs.cloudAdminUrl, "ALTER TABLE agents ADD CONSTRAINT cloud_no_bad_parent CHECK (name <> 'bad-parent')");
@@ -166,14 +177,14 @@ describe('rows that violate a constraint on the other side', () => {
     expect(await parked('agents')).toEqual([]);
     expect(await parked('agent_sessions')).toEqual([]);
     expect(await count(dbs.cloudAdminUrl, 'agent_sessions', "host_name = 'orphan-session'")).toBe(1);
-  });
+  }, SLOW);
 
   it('after all of the above, a full pass converges and cesar verify finds both sides identical', async () => {
     expect((await syncJson()).code).toBe(0);
     const verify = await runCli(['verify'], env);
     expect(verify.stdout).toContain('Both databases hold the same rows.');
     expect(verify.code).toBe(0);
-  });
+  }, SLOW);
 });
 
 describe('migration files that are not portable, or not SQL', () => {
@@ -205,7 +216,7 @@ describe('migration files that are not portable, or not SQL', () => {
       expect(r.stdout).toContain(`${name} cannot be parsed`);
       for (const url of [d.localUrl, d.cloudAdminUrl]) expect(await sql(url, "SELECT 1 FROM information_schema.tables WHERE table_name IN ('np_first', 'schema_migrations')")).toEqual([]);
     }
-  });
+  }, SLOW);
 
   it.skipIf(!real)('a non-portable construct (SERIAL): --lint names it; a run applies it on PostgreSQL but the cloud refuses it (0A000), marks it failed and blocks what follows there', async () => {
     const dir = folder({ '001_ok.sql': ok('np_one'), '002_serial.sql': 'CREATE TABLE IF NOT EXISTS np_serial (\n  id SERIAL PRIMARY KEY\n);\n', '003_after.sql': ok('np_three') });
@@ -221,5 +232,5 @@ describe('migration files that are not portable, or not SQL', () => {
     expect(cloud!.failed).toMatchObject({ name: '002_serial', error: expect.stringMatching(/SERIAL.*\[0A000\]/) });
     expect(await sql(d.cloudAdminUrl, "SELECT status FROM schema_migrations WHERE migration_name = '002_serial'")).toEqual([{ status: 'failed' }]);
     expect(await sql(d.cloudAdminUrl, "SELECT 1 FROM information_schema.tables WHERE table_name IN ('np_serial', 'np_three')")).toEqual([]);
-  });
+  }, SLOW);
 });

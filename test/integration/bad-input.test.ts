@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_LOCAL_PASSWORD } from '../helpers/capture.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { createTestDatabases, REPO, sql, type TestDatabases } from '../helpers/databases.js';
@@ -17,6 +17,8 @@ import { openStatementLog, type StatementLog } from '../helpers/statement-log.js
 // connection, that the databases are still empty and that the server logged no statement for them.
 
 const real = process.env.CESAR_TEST_BACKEND !== 'embedded';
+// every test here starts cesar processes; other suites share the machine's two cores
+vi.setConfig({ testTimeout: 90_000 });
 const NO_EGRESS = path.join(REPO, 'test/helpers/no-egress.cjs');
 
 let dbs: TestDatabases;
@@ -168,9 +170,10 @@ const refused = (r: CliResult, message: RegExp): void => {
 };
 
 describe('a wrong value for any flag or variable: exit 2 naming it, before any connection', () => {
+  // generous timeouts: five cesar processes start at once, on a machine other suites load too
   it.concurrent.each([...FLAGS, ...TABLE_NAMES])('%s', async (_label, args, extra, message) => {
     refused(await run(args, extra), message);
-  });
+  }, 90_000);
 
   // the configuration rows share processes (fewer node start-ups); each row still checks its own message
   const results = new Map<string, Promise<CliResult>>();
@@ -183,7 +186,7 @@ describe('a wrong value for any flag or variable: exit 2 naming it, before any c
   };
   it.concurrent.each(VARS)('%s', async (label, _args, _extra, message) => {
     refused(await outcome(label), message);
-  });
+  }, 90_000);
 
   it.concurrent('every problem of a configuration is listed at once, each naming its variable', async () => {
     const r = await run(['status'], { ENVIRONMENT: 'qa', CESAR_API_PORT: 'x', CESAR_SYNC_BATCH_SIZE: '-5', CESAR_CONFLICT_STRATEGY: 'mine', LOCAL_DB_URL: `${LOCAL_FORM}?sslmode=on` });
@@ -228,7 +231,7 @@ describe('.env files', () => {
         Buffer.from('CESAR_SYNC_INTERVAL=1h\n'),
         Buffer.from('MULTI="one\ntwo"\n'), // lines 6-7: a quoted multi-line value is fine
         Buffer.from('=no-key\n'), // line 8
-        Buffer.from('export CESAR_CONNECT_TIMEOUT=2s\n'),
+        Buffer.from('export CESAR_CONNECT_TIMEOUT=20s\n'),
       ]),
       '.env.cockroach': `CESAR_SYNC_BATCH_SIZE=100\r\nthis line is not a setting\r\n`,
     });
@@ -322,7 +325,7 @@ async function passwordServer(): Promise<{ port: number; close(): Promise<void> 
 describe('database URLs that are well-formed but wrong: exit 1 with the reason, never the password', () => {
   const pw = 'Wr0ngPassw0rd-x';
   const check = async (cloudUrl: string, extra: Record<string, string> = {}) => {
-    const r = await runCli(['check', '--json', '--pings', '1'], { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: cloudUrl, CESAR_CONNECT_TIMEOUT: '2s', ...extra });
+    const r = await runCli(['check', '--json', '--pings', '1'], { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: cloudUrl, CESAR_CONNECT_TIMEOUT: '20s', ...extra });
     expect(r.stdout + r.stderr).not.toContain(pw);
     expect(r.stdout + r.stderr).not.toContain(TEST_LOCAL_PASSWORD);
     expect(r.code).toBe(1);

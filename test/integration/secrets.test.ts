@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { findLeaks, learnSecret, scanCaptures, STATIC_SECRET_MAP, TEST_API_TOKEN, TEST_CLOUD_PASSWORD, TEST_LOCAL_PASSWORD } from '../helpers/capture.js';
 import { CLI, runCli } from '../helpers/cli.js';
@@ -20,6 +20,8 @@ import { applySchema } from '../helpers/schema.js';
 // also scanned at the end (global-setup.ts), and the scanner itself is tested first.
 
 const real = process.env.CESAR_TEST_BACKEND !== 'embedded';
+// every test here starts cesar processes; other suites share the machine's two cores
+vi.setConfig({ testTimeout: 90_000 });
 const QUERY_SECRET = 'QueryPw-7h3x9Lq';
 const SECRETS = new Map<string, string>([...STATIC_SECRET_MAP, [QUERY_SECRET, 'a password given as ?password=']]);
 
@@ -79,7 +81,7 @@ describe.skipIf(!real)('every surface, with passwords in both URLs and a token',
     expect(dbs.localUrl).toContain(TEST_LOCAL_PASSWORD);
     expect(dbs.cloudUrl).toContain(TEST_CLOUD_PASSWORD);
     proxy = await startProxy({ targetHost: '127.0.0.1', targetPort: 5432 });
-    env = { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: proxy.urlFor(dbs.cloudUrl), CESAR_API_TOKEN: TEST_API_TOKEN, CESAR_CONNECT_TIMEOUT: '1s' };
+    env = { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: proxy.urlFor(dbs.cloudUrl), CESAR_API_TOKEN: TEST_API_TOKEN, CESAR_CONNECT_TIMEOUT: '10s' }; // refused connections fail at once; a loaded machine may be slow to accept
   }, 60_000);
   afterAll(async () => {
     await proxy?.close();
@@ -115,7 +117,7 @@ describe.skipIf(!real)('every surface, with passwords in both URLs and a token',
     expect(byLabel.get('check, cloud down')!.stdout).toContain('ECONNREFUSED');
     expect(byLabel.get('sync, cloud down')!.code).toBe(1);
     expect(byLabel.get('a configuration error with the URLs set')!.code).toBe(2);
-  });
+  }, 120_000);
 
   it('headless: JSON logs at debug level, every API answer, /metrics and WebSocket frames, before, during and after a cloud outage', async () => {
     const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'cesar-secrets-'));

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_API_TOKEN } from '../helpers/capture.js';
 import { CLI, runCli } from '../helpers/cli.js';
 import { createTestDatabases, sql, type TestDatabases } from '../helpers/databases.js';
@@ -15,6 +15,8 @@ import { openStatementLog, type LogEntry, type StatementLog } from '../helpers/s
 // log does record cesar's statements and their parameters, so the empty results can fail.
 
 const real = process.env.CESAR_TEST_BACKEND !== 'embedded';
+// every test here starts cesar processes; other suites share the machine's two cores
+vi.setConfig({ testTimeout: 90_000 });
 
 /** Names an operator or a client could send; none is a synced table. */
 const NAMES = [
@@ -92,7 +94,7 @@ describe.skipIf(!real)('on the command line: refused with exit 2 before any SQL 
     const given = NAMES.filter((n) => args.includes(n) || (args.includes(`--table=${n}`) && n !== '"agents"'));
     expect(r.stderr).toContain(`unknown table${given.length > 1 ? 's' : ''} ${given.map((n) => JSON.stringify(n)).join(', ')}. Synced tables: agents, `);
     expect(r.stdout).toBe('');
-  });
+  }, 90_000);
 
   it.concurrent.each([
     ['migrate --repair with SQL', ['migrate', '--repair', "x'; DELETE FROM schema_migrations; --"], {}, /--repair x'; DELETE FROM schema_migrations; --: there is no x'; DELETE FROM schema_migrations; --\.sql/],
@@ -104,7 +106,7 @@ describe.skipIf(!real)('on the command line: refused with exit 2 before any SQL 
     const r = await runCli(args, { ...env, ...extra });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
-  });
+  }, 90_000);
 
   it('the server logged no statement at all for either database; a valid --table does reach it (control)', async () => {
     expect(await entries()).toEqual([]);
@@ -114,7 +116,7 @@ describe.skipIf(!real)('on the command line: refused with exit 2 before any SQL 
     expect(ok.code).toBe(0);
     const seen = await entries();
     expect(seen.some((e) => /FROM "agents"/.test(e.text))).toBe(true);
-  });
+  }, 90_000);
 });
 
 async function log_mark(): Promise<void> {
