@@ -53,6 +53,8 @@ export async function startBackground(rt: Runtime, options: BackgroundOptions = 
   const scheduler = new SyncScheduler(engine, rt.db('cloud'), rt.bus, {
     intervalMs: options.intervalMs ?? rt.config.syncIntervalMs,
     criticalTables: rt.config.criticalTables,
+    // the embedded databases share this process with the screen: poll them no faster than twice a second
+    criticalPollMs: rt.embedded ? Math.max(rt.config.criticalPollMs, 500) : rt.config.criticalPollMs,
     leaseTtlMs: rt.config.sync.leaseTtlMs,
     retention: createRetention(engine, { local: rt.db('local'), cloud: rt.db('cloud') }, rt.bus, rt.config.retention),
   });

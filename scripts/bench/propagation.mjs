@@ -12,7 +12,7 @@
 // meanwhile are left to propagate (untimed catch-up) before the running segment starts. The sync
 // lease TTL is raised to 2 minutes so that a frozen cesar keeps its lease (at the default 15 s it
 // would lose it and start with a full pass). Everything else is cesar's default configuration:
-// critical tables polled every 500 ms, full passes every CESAR_SYNC_INTERVAL (5m).
+// critical tables polled every CESAR_CRITICAL_POLL (200 ms), full passes every CESAR_SYNC_INTERVAL (5m).
 //
 // Targets: p99 <= 500 ms local to cloud and <= 1.5 s cloud to local; writer p99 with cesar <= 1.5x
 // without; cesar's total CPU <= 15% of one core at 100 updates/s.

@@ -137,6 +137,7 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   if (!/^\d+$/.test(batchText) || batchSize < 1 || batchSize > 10_000) problems.push(`CESAR_SYNC_BATCH_SIZE: "${batchText}" is not allowed; use a whole number from 1 to 10000.`);
   const overlapMs = check(() => parseDuration(v('CESAR_SYNC_OVERLAP') ?? '5s', 'CESAR_SYNC_OVERLAP', { minMs: 0, maxMs: 3_600_000 }), 5000);
   const deleteScanIntervalMs = check(() => parseDuration(v('CESAR_DELETE_SCAN_INTERVAL') ?? '10m', 'CESAR_DELETE_SCAN_INTERVAL', { minMs: 1000, maxMs: 7 * 86_400_000 }), 600_000);
+  const criticalPollMs = check(() => parseDuration(v('CESAR_CRITICAL_POLL') ?? '200ms', 'CESAR_CRITICAL_POLL', { minMs: 50, maxMs: 60_000 }), 200);
   const leaseTtlMs = check(() => parseDuration(v('CESAR_SYNC_LEASE_TTL') ?? '15s', 'CESAR_SYNC_LEASE_TTL', { minMs: 1000, maxMs: 3_600_000 }), 15_000);
   const tombstoneMs = check(() => parseRetention(v('CESAR_TOMBSTONE_RETENTION') ?? '7d', 'CESAR_TOMBSTONE_RETENTION'), null);
   const conflictMs = check(() => parseRetention(v('CESAR_CONFLICT_RETENTION') ?? '30d', 'CESAR_CONFLICT_RETENTION'), null);
@@ -160,6 +161,7 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
     dataDir: path.resolve(cwd, v('CESAR_DATA_DIR') ?? '.cesar'),
     timeouts: { connectMs, statementMs },
     criticalTables,
+    criticalPollMs,
     sync: { batchSize, overlapMs, deleteScanIntervalMs, leaseTtlMs, defaultStrategy: isStrategy(defaultStrategy) ? defaultStrategy : 'lww', strategies },
     retention: { tombstoneMs, conflictMs, conflictMaxRows, intervalMs: retentionIntervalMs },
     loadedFiles: loaded.files,

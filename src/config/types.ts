@@ -20,6 +20,8 @@ export interface Config {
   timeouts: { connectMs: number; statementMs: number };
   /** Tables that sync within about a second of a local change. */
   criticalTables: string[];
+  /** How often the active syncer polls the critical tables (CESAR_CRITICAL_POLL). */
+  criticalPollMs: number;
   /** Sync engine settings. */
   sync: {
     batchSize: number;

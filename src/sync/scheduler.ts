@@ -26,7 +26,7 @@ export interface SchedulerOptions {
 }
 
 export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'intervalMs' | 'criticalTables'> = {
-  criticalPollMs: 500,
+  criticalPollMs: 200,
   leaseTtlMs: 15_000,
   maxBackoffMs: 60_000,
 };
