@@ -51,12 +51,14 @@ export async function run(opts) {
 
   const server = `cesar-bench-${process.pid}`;
   const tmux = (...args) => execFileSync('tmux', ['-L', server, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  let socketPath = null;
   onCleanup('stop the tmux server', () => {
     try {
       tmux('kill-server');
     } catch {
       // none left
     }
+    if (socketPath) fs.rmSync(socketPath, { force: true }); // tmux leaves its socket file behind
   });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cesar-bench-dash-'));
   onCleanup('remove the dashboard working directory', () => fs.rmSync(work, { recursive: true, force: true }));
@@ -105,6 +107,7 @@ export async function run(opts) {
     const assignments = Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`).join(' ');
     const command = `cd ${quote(work)} && env -i ${assignments} ${quote(process.execPath)} ${quote(CLI)} dashboard; echo "EXIT=$?"; sleep 30`;
     tmux('new-session', '-d', '-s', name, '-x', String(SIZE.x), '-y', String(SIZE.y), command);
+    socketPath ??= tmux('display', '-p', '-t', name, '#{socket_path}').trim();
     return name;
   }
   const screen = (s) => tmux('capture-pane', '-p', '-t', s);

@@ -229,7 +229,7 @@ export async function run(opts) {
             await sleep(1000);
             if (sampling) tally.sample(await backendPids());
           }
-        })();
+        })().catch(() => undefined); // a failed sample (the monitor closed by an interrupt) ends sampling, never the process
         const obs = observe(observer);
         const w0 = nowMs();
         let on;
@@ -237,7 +237,7 @@ export async function run(opts) {
           on = await write(writer, takeRows(perSegment), segmentMs, (c) => obs.add(c));
         } finally {
           sampling = false;
-          await sampler.catch(() => undefined);
+          await sampler;
         }
         const wall = (nowMs() - w0) / 1000;
         const c1 = cpuSeconds(cesar.pid);
