@@ -196,8 +196,8 @@ describe('a wrong value for any flag or variable: exit 2 naming it, before any c
 });
 
 describe('nothing reached the databases', () => {
-  it('the proxy in front of both databases saw no connection, both are still empty, the server logged no statement for them', async () => {
-    if (!real) return expect(dbs.backend).toBe('embedded'); // the proxy and the statement log need the real server
+  // the proxy and the statement log need the real server
+  it.skipIf(!real)('the proxy in front of both databases saw no connection, both are still empty, the server logged no statement for them', async () => {
     expect(proxy!.stats.accepted).toBe(0);
     if (typeof log === 'string') throw new Error(`the statement log is not readable here: ${log}`);
     expect(await log.entries()).toEqual([]);
