@@ -85,6 +85,39 @@ describe('sync passes', () => {
   });
 });
 
+describe('page size', () => {
+  /** Rows read so far after each page of a pass (the progress events), up only. */
+  async function pagesOf(options: Parameters<SyncEnv['engine']>[0]): Promise<number[]> {
+    const report = await env.engine(options).runPass({ direction: 'up' });
+    return env.bus
+      .history()
+      .filter((e) => e.type === 'sync.pass.progress' && e.passId === report.passId)
+      .map((e) => (e as { read: number }).read);
+  }
+
+  it('pages double from the batch size up to 4x while every row applies cleanly, and start again from it after a conflict', async () => {
+    await insertAgents(env.dbs.localUrl, 'p', 1000);
+    // 100, 200, 400, then the last 300 (a page of 400 that comes back short)
+    expect(await pagesOf({ batchSize: 100 })).toEqual([100, 300, 700, 1000]);
+    await env.engine().runPass(both); // the down direction reads the cloud once: later cloud edits are changes
+    await expectConverged();
+    // every row changes locally; the 250th in key order also changes in the cloud, later (a conflict in the second page)
+    await sql(env.dbs.localUrl, `UPDATE agents SET status = 'busy', updated_at = clock_timestamp()`);
+    const [row] = await sql<{ id: string }>(env.dbs.localUrl, 'SELECT id::text AS id FROM agents ORDER BY updated_at, id OFFSET 249 LIMIT 1');
+    await sql(env.dbs.cloudUrl, `UPDATE agents SET status = 'paused', updated_at = clock_timestamp() WHERE id = $1`, [row!.id]);
+    // 100 clean, 200 with the conflict (the next page, already being read, is 400), then 200, 400: the
+    // 1,001st row is the cloud's winner, written back to local during the pass and read after the others
+    expect(await pagesOf({ batchSize: 100 })).toEqual([100, 300, 700, 900, 1001]);
+    const [conflict] = await sql<{ winner: string }>(env.dbs.localUrl, 'SELECT winner FROM sync_conflicts WHERE row_id = $1', [row!.id]);
+    expect(conflict?.winner).toBe('cloud');
+  });
+
+  it('a maximum equal to the batch size keeps pages fixed', async () => {
+    await insertAgents(env.dbs.localUrl, 'f', 250);
+    expect(await pagesOf({ batchSize: 100, maxBatchSize: 100 })).toEqual([100, 200, 250]);
+  });
+});
+
 describe('conflicts', () => {
   async function conflictOn(strategy: 'lww' | 'local-wins' | 'cloud-wins', localTs: string, cloudTs: string) {
     await insertAgents(env.dbs.localUrl, 'x', 1);
