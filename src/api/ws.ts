@@ -15,7 +15,7 @@ export interface HubOptions {
   maxClients: number;
 }
 
-export const DEFAULT_HUB: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000, maxClients: 100 };
+export const DEFAULT_HUB: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000, maxClients: 256 };
 
 // Events that arrive while a client's snapshot is being read wait in its queue, up to this many.
 const MAX_QUEUED = 1000;
