@@ -47,6 +47,7 @@ interface Marks {
 interface PassMode {
   dryRun: boolean;
   bookkeeping: boolean;
+  tail: boolean;
 }
 
 /** Engine settings (defaults in DEFAULT_ENGINE_OPTIONS). */
@@ -86,6 +87,13 @@ export interface PassOptions {
   dryRun?: boolean;
   /** Key scan for hard deletes: always, when due (default), or never. */
   deleteScan?: 'always' | 'auto' | 'never';
+  /**
+   * A tail pass reads only what was committed after the last row this process read of each table
+   * (it skips re-reading the late-commit window) and leaves the watermark where it is: cheap
+   * enough to run several times a second. Only a normal pass moves the watermark, so a row that
+   * commits late is still found by the next normal pass.
+   */
+  tail?: boolean;
   signal?: AbortSignal;
 }
 
@@ -99,6 +107,8 @@ export class SyncEngine {
   private stateReady = false;
   private running: Promise<PassReport> | null = null;
   private cachedRegistry: { at: number; value: Promise<Registry> } | null = null;
+  /** The last key this process read per table and direction (where a tail pass starts). */
+  private readonly positions = new Map<string, Key>();
 
   constructor(
     private readonly local: Db,
@@ -172,7 +182,7 @@ export class SyncEngine {
       if (registry.drift.size > 0) this.invalidateRegistry(); // re-check drifted tables every pass
       const wanted = options.tables ? new Set(options.tables) : null;
       const scope = registry.tables.filter((t) => !wanted || wanted.has(t.name));
-      const mode: PassMode = { dryRun, bookkeeping: !dryRun || (await stateTablesExist(this.local)) };
+      const mode: PassMode = { dryRun, bookkeeping: !dryRun || (await stateTablesExist(this.local)), tail: options.tail === true && !dryRun };
       const states = mode.bookkeeping ? await readStates(this.local) : new Map<string, TableState>();
       const flavors = { local: (await this.local.info()).flavor, cloud: (await this.cloud.info()).flavor };
       const reports: TableReport[] = [];
@@ -284,15 +294,16 @@ export class SyncEngine {
     // the bookkeeping of the last batch applied, which may still run while the next one is applied
     let booked: Promise<void> = Promise.resolve();
     try {
-      const horizon = await readHorizon(src, flavors[source], this.opts);
-      if (horizon.capped) {
+      const horizon: Horizon | null = mode.tail ? null : await readHorizon(src, flavors[source], this.opts);
+      if (horizon?.capped) {
         this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: a transaction open since ${horizon.heldBy ?? '?'} is older than the hold-back limit; rows it commits late may need a full re-sync` });
       }
       // rows parked by earlier passes first, so a row that fails again is counted once
       await this.retryFailedRows(table, direction, marks, passId, report, mode);
       let futureRows = 0;
-      let after: Key | null = state?.watermark ?? null;
-      let watermark: Key | null = after;
+      let watermark: Key | null = state?.watermark ?? null;
+      const position = this.positions.get(stateKey(table.name, direction));
+      let after: Key | null = mode.tail && position && (!watermark || compareKeys(position, watermark) > 0) ? position : watermark;
       let high = marks.sourceHigh;
       // Pages start at batchSize and double, up to maxBatchSize, while every row of the page before
       // went through with no conflict and no refused row (a bulk load); any of those resets them.
@@ -311,9 +322,11 @@ export class SyncEngine {
         // read the next page while this one is applied: the two databases work at the same time
         // (reading a page early is like reading it a moment earlier; the horizon covers late commits)
         if (rows.length >= limit) next = readPage(after, Math.min(size * 2, this.opts.maxBatchSize));
-        watermark = advance(watermark, after, horizon);
+        if (horizon) {
+          watermark = advance(watermark, after, horizon);
+          futureRows += countFuture(rows, horizon.now);
+        }
         high = maxTs(high, last.ts);
-        futureRows += countFuture(rows, horizon.now);
         const outcome = await this.applyToTarget(table, direction, rows, marks, mode);
         // The bookkeeping of a batch (one local transaction, after its data committed) runs while
         // the next batch is applied; batches record in order, at most one behind.
@@ -328,6 +341,7 @@ export class SyncEngine {
         if (rows.length < limit) break;
       }
       await booked;
+      if (!mode.dryRun && after) this.positions.set(stateKey(table.name, direction), after);
       if (!mode.dryRun && watermark && state?.watermark !== watermark) await forgetRecent(this.local, table.name, direction, watermark);
       if (futureRows > 0) {
         // clock policy (README): a future-stamped version wins until real time catches up; it is flagged, not altered

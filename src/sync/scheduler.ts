@@ -13,6 +13,11 @@ export interface SchedulerOptions {
   criticalTables: string[];
   /** How often the critical tables are polled while active. */
   criticalPollMs: number;
+  /**
+   * Critical polls are tail passes (only rows committed since the last poll); one poll in this
+   * interval re-reads the late-commit window and moves the watermark.
+   */
+  criticalWindowMs: number;
   /** The sync lease: one active syncer among all cesar processes on these databases. */
   leaseTtlMs: number;
   owner?: string;
@@ -27,6 +32,7 @@ export interface SchedulerOptions {
 
 export const DEFAULT_SCHEDULER_OPTIONS: Omit<SchedulerOptions, 'intervalMs' | 'criticalTables'> = {
   criticalPollMs: 200,
+  criticalWindowMs: 5000,
   leaseTtlMs: 15_000,
   maxBackoffMs: 60_000,
 };
@@ -70,6 +76,7 @@ export class SyncScheduler {
   };
   private ticking = false;
   private nextRetentionAt = 0;
+  private nextWindowAt = 0;
   private retentionRun: Promise<void> | null = null;
   private stopping = new AbortController();
 
@@ -161,7 +168,11 @@ export class SyncScheduler {
       } else if (this.opts.retention && Date.now() >= this.nextRetentionAt && this.state.consecutiveFailures === 0) {
         await this.runRetention(this.opts.retention);
       } else if (this.opts.criticalTables.length > 0) {
-        await this.recorded(() => this.engine.runPass({ direction: 'both', tables: this.opts.criticalTables, deleteScan: 'never', ...(this.lease ? { signal: this.lease.lost } : {}) }));
+        const tail = Date.now() < this.nextWindowAt;
+        if (!tail) this.nextWindowAt = Date.now() + this.opts.criticalWindowMs;
+        await this.recorded(() =>
+          this.engine.runPass({ direction: 'both', tables: this.opts.criticalTables, deleteScan: 'never', tail, ...(this.lease ? { signal: this.lease.lost } : {}) }),
+        );
       }
     } catch {
       // recorded() keeps the error in the status and the event bus; the next tick retries after backoff

@@ -233,6 +233,37 @@ describe('crash safety and re-sync', () => {
     await expectConverged();
   });
 
+  it.skipIf(process.env.CESAR_TEST_BACKEND === 'embedded')('tail passes read only what is new and leave the watermark; the next normal pass finds a late commit', async () => {
+    const engine = env.engine(); // one engine: tail passes start where this process last read
+    await insertAgents(env.dbs.localUrl, 't', 3);
+    await engine.runPass(both);
+    const mark = async () => (await sql<{ w: string }>(env.dbs.localUrl, "SELECT watermark_ts::text || ' ' || watermark_id::text AS w FROM sync_state WHERE table_name = 'agents' AND direction = 'up'"))[0]!.w;
+    const before = await mark();
+    const pg = await import('pg');
+    const writer = new pg.default.Client({ connectionString: env.dbs.localUrl });
+    await writer.connect();
+    try {
+      await writer.query('BEGIN');
+      await writer.query("UPDATE agents SET status = 'busy', updated_at = now() WHERE name = 't2'");
+      await new Promise((r) => setTimeout(r, 50));
+      await insertAgents(env.dbs.localUrl, 'new', 2); // committed after the open transaction started
+      const first = await engine.runPass({ direction: 'both', tail: true });
+      expect(first.totals.applied).toBe(2);
+      await writer.query('COMMIT'); // t2's version is older than what the tail pass read
+    } finally {
+      await writer.end();
+    }
+    const second = await engine.runPass({ direction: 'both', tail: true });
+    expect(second.totals.read).toBe(0); // nothing after the last row read: t2 is behind it
+    expect(await mark()).toBe(before); // tail passes never move the watermark
+    const [missed] = await sql<{ status: string }>(env.dbs.cloudUrl, "SELECT status FROM agents WHERE name = 't2'");
+    expect(missed!.status).not.toBe('busy');
+    await engine.runPass(both); // a normal pass re-reads from the watermark
+    const [row] = await sql<{ status: string }>(env.dbs.cloudUrl, "SELECT status FROM agents WHERE name = 't2'");
+    expect(row!.status).toBe('busy');
+    await expectConverged();
+  });
+
   it('DELETE FROM sync_state forces a full re-sync that converges without duplicates', async () => {
     await insertAgents(env.dbs.localUrl, 'l', 40);
     await insertAgents(env.dbs.cloudUrl, 'c', 30);
