@@ -109,6 +109,8 @@ export class SyncEngine {
   private cachedRegistry: { at: number; value: Promise<Registry> } | null = null;
   /** The last key this process read per table and direction (where a tail pass starts). */
   private readonly positions = new Map<string, Key>();
+  /** Whether sync_errors may hold parked rows per table and direction (unknown counts as yes). */
+  private readonly parked = new Map<string, boolean>();
 
   constructor(
     private readonly local: Db,
@@ -173,7 +175,8 @@ export class SyncEngine {
     const directions: Direction[] = options.direction === 'both' ? ['up', 'down'] : [options.direction];
     this.bus.emit({ type: 'sync.pass.started', passId, direction: options.direction, tables: options.tables ?? [], dryRun });
     try {
-      await this.checkReachable(options);
+      // a tail pass fails on its first statement if a database is down; the next normal pass records it
+      if (!options.tail) await this.checkReachable(options);
       if (!dryRun && !this.stateReady) {
         await ensureStateTables(this.local);
         this.stateReady = true;
@@ -299,7 +302,7 @@ export class SyncEngine {
         this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: a transaction open since ${horizon.heldBy ?? '?'} is older than the hold-back limit; rows it commits late may need a full re-sync` });
       }
       // rows parked by earlier passes first, so a row that fails again is counted once
-      await this.retryFailedRows(table, direction, marks, passId, report, mode);
+      if (!mode.tail) await this.retryFailedRows(table, direction, marks, passId, report, mode);
       let futureRows = 0;
       let watermark: Key | null = state?.watermark ?? null;
       const position = this.positions.get(stateKey(table.name, direction));
@@ -468,7 +471,9 @@ export class SyncEngine {
         if (outcome.writeBacks.length && source === 'local') await writeBack(client, table, outcome.writeBacks);
         await logConflicts(client, outcome.conflicts, passId);
         await recordRowErrors(client, table.name, direction, failed);
-        await clearRowErrors(client, table.name, direction, [...outcome.inserted, ...outcome.updated]);
+        if (failed.length) this.parked.set(stateKey(table.name, direction), true);
+        // rows that went through are unparked (nothing to do when none can be parked)
+        if (this.parked.get(stateKey(table.name, direction)) !== false) await clearRowErrors(client, table.name, direction, [...outcome.inserted, ...outcome.updated]);
         await recordBatch(client, table.name, direction, progress.watermark, progress.high, counts);
         // What this batch wrote to the target will be read back by the reverse direction as an
         // echo; remember those versions for it, so that if the origin deletes one before then, the
@@ -505,6 +510,7 @@ export class SyncEngine {
       'SELECT row_id::text AS row_id FROM sync_errors WHERE table_name = $1 AND direction = $2 ORDER BY row_id LIMIT 1000',
       [table.name, direction],
     );
+    this.parked.set(stateKey(table.name, direction), parked.length > 0);
     if (parked.length === 0) return;
     const src = this.db(rolesOf(direction).source);
     const { rows } = await src.query<SourceRow>(readByIdsSql(table), [parked.map((p) => p.row_id)]);
