@@ -55,6 +55,8 @@ export async function startBackground(rt: Runtime, options: BackgroundOptions = 
     criticalTables: rt.config.criticalTables,
     // the embedded databases share this process with the screen: poll them no faster than twice a second
     criticalPollMs: rt.embedded ? Math.max(rt.config.criticalPollMs, 500) : rt.config.criticalPollMs,
+    // one critical poll in this interval re-reads the late-commit window (each row is then re-read about 1.3 times)
+    criticalWindowMs: Math.max(5000, 3 * rt.config.sync.overlapMs),
     leaseTtlMs: rt.config.sync.leaseTtlMs,
     retention: createRetention(engine, { local: rt.db('local'), cloud: rt.db('cloud') }, rt.bus, rt.config.retention),
   });
