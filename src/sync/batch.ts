@@ -51,6 +51,7 @@ interface ClassifyRow {
   cmp: number | null;
   target_changed: boolean;
   existed_before: boolean;
+  target_ts: string | null;
   target_doc: string | null;
 }
 
@@ -79,6 +80,8 @@ export async function planBatch(
   /** Versions this direction already processed (id -> updated_at): a re-read, not a change. */
   seen: Map<string, string>,
   insertMissing = false,
+  /** Target versions the reverse direction knows (id -> updated_at): the target did not change since. */
+  known: Map<string, string> = new Map(),
 ): Promise<Planned[]> {
   const { source } = rolesOf(direction);
   const isNew = (row: SourceRow) => !(seen.has(row.id) && compareTs(seen.get(row.id)!, row.ts) === 0);
@@ -96,7 +99,9 @@ export async function planBatch(
       cmp: c.cmp === null ? null : (Math.sign(Number(c.cmp)) as 1 | 0 | -1),
       // exact: a version is new unless this direction already processed that very version
       sourceNew: isNew(row),
-      targetChanged: c.target_changed,
+      // a target version the reverse direction knows (cesar wrote it, or read it) is not a change
+      // on the target, whatever the high marks say (passes in one direction only never move them)
+      targetChanged: c.target_changed && !(c.target_ts !== null && known.has(row.id) && compareTs(known.get(row.id)!, c.target_ts) === 0),
       sourceExistedBefore: c.existed_before,
     };
     const decision = decide(classified, source, strategy);

@@ -17,7 +17,7 @@ import { readByIdsSql, readPageSql } from './sql.js';
 import {
   addCounts,
   ensureStateTables,
-  readRecent,
+  readLedger,
   readStates,
   recordRecent,
   forgetRecent,
@@ -351,7 +351,8 @@ export class SyncEngine {
         report.futureStamped = futureRows;
         this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: ${futureRows} row(s) stamped more than ${FUTURE_SKEW_MS / 1000}s ahead of the ${rolesOf(direction).source} clock (a writer's clock is ahead; such versions win conflicts until the clock catches up)` });
       }
-      if (!mode.dryRun) {
+      // a tail pass that found nothing leaves sync_state alone (it runs several times a second)
+      if (!mode.dryRun && !(mode.tail && report.counts.read === 0)) {
         await recordPassEnd(this.local, table.name, direction, { status: 'ok', counts: report.counts, ms: performance.now() - started });
       }
     } catch (err) {
@@ -404,9 +405,9 @@ export class SyncEngine {
   ): Promise<BatchOutcome & { failed: FailedRow[] }> {
     const { source, target } = rolesOf(direction);
     const strategy = this.strategyFor(table.name);
-    const seen = mode.bookkeeping ? await readRecent(this.local, table.name, direction, rows.map((r) => r.id)) : new Map<string, string>();
+    const { seen, known } = mode.bookkeeping ? await readLedger(this.local, table.name, direction, rows.map((r) => r.id)) : { seen: new Map<string, string>(), known: new Map<string, string>() };
     if (mode.dryRun) {
-      const plan = await planBatch(this.db(target), table, direction, rows, marks, strategy, seen);
+      const plan = await planBatch(this.db(target), table, direction, rows, marks, strategy, seen, false, known);
       return { ...(await executePlan(null, table, direction, plan)), failed: [] };
     }
     const applyRows = (batch: SourceRow[]) =>
@@ -414,7 +415,7 @@ export class SyncEngine {
         this.db(target),
         async (client) => {
           if (target === 'local') await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-          return executePlan(client, table, direction, await planBatch(client, table, direction, batch, marks, strategy, seen, true));
+          return executePlan(client, table, direction, await planBatch(client, table, direction, batch, marks, strategy, seen, true, known));
         },
         this.opts.retry,
       );

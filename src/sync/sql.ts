@@ -63,6 +63,7 @@ export function classifySql(table: SyncTable, insertMissing = false): string {
                       WHEN i.updated_at < t.updated_at THEN -1 ELSE 0 END AS cmp,
                  CASE WHEN NOT ${found} THEN false ELSE ${targetChanged} END AS target_changed,
                  ${existed} AS existed_before,
+                 t.updated_at::text AS target_ts,
                  CASE WHEN ${found} AND NOT (row_to_json(t)::jsonb = row_to_json(i)::jsonb) AND ${targetChanged}
                       THEN row_to_json(t)::text END AS target_doc
             ${from}`;

@@ -197,13 +197,21 @@ export async function recordPassEnd(
   );
 }
 
-/** The versions of these ids this direction processed above its watermark: id -> updated_at text. */
-export async function readRecent(db: Queryable, table: string, direction: Direction, ids: string[]): Promise<Map<string, string>> {
-  const { rows } = await db.query<{ row_id: string; row_ts: string }>(
-    'SELECT row_id::text AS row_id, row_ts::text AS row_ts FROM sync_recent WHERE table_name = $1 AND direction = $2 AND row_id = ANY($3::uuid[])',
-    [table, direction, ids],
+/**
+ * The ledger of a page's ids, both directions in one query: `seen`, the versions this direction
+ * already processed; `known`, the versions the reverse direction knows on this direction's target
+ * (it read them, or cesar wrote them there: echoes and written-back winners).
+ */
+export async function readLedger(db: Queryable, table: string, direction: Direction, ids: string[]): Promise<{ seen: Map<string, string>; known: Map<string, string> }> {
+  const reverse: Direction = direction === 'up' ? 'down' : 'up';
+  const { rows } = await db.query<{ row_id: string; row_ts: string; direction: string }>(
+    'SELECT row_id::text AS row_id, row_ts::text AS row_ts, direction FROM sync_recent WHERE table_name = $1 AND direction IN ($2, $3) AND row_id = ANY($4::uuid[])',
+    [table, direction, reverse, ids],
   );
-  return new Map(rows.map((r) => [r.row_id, r.row_ts]));
+  const seen = new Map<string, string>();
+  const known = new Map<string, string>();
+  for (const r of rows) (r.direction === direction ? seen : known).set(r.row_id, r.row_ts);
+  return { seen, known };
 }
 
 /** Remembers versions that will be read again (above the watermark, or echoes for the other direction). */

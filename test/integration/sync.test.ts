@@ -135,6 +135,21 @@ describe('conflicts', () => {
     return { report, row: row!, logged };
   }
 
+  it('passes in one direction only (the old cron) log no conflict for rows cesar itself wrote, and still catch a real one', async () => {
+    await insertAgents(env.dbs.localUrl, 'o', 50);
+    await env.engine().runPass({ direction: 'up' });
+    await sql(env.dbs.localUrl, `UPDATE agents SET status = 'busy', updated_at = clock_timestamp()`);
+    const second = await env.engine().runPass({ direction: 'up' });
+    expect(second.totals).toMatchObject({ applied: 50, conflicts: 0 });
+    // a real change in the cloud since: the row changed on both sides
+    await sql(env.dbs.cloudUrl, `UPDATE agents SET status = 'paused', updated_at = clock_timestamp() WHERE name = 'o7'`);
+    await sql(env.dbs.localUrl, `UPDATE agents SET status = 'idle', updated_at = clock_timestamp() WHERE name = 'o7'`);
+    const third = await env.engine().runPass({ direction: 'up' });
+    expect(third.totals.conflicts).toBe(1);
+    const logged = await sql<{ winner: string; reason: string }>(env.dbs.localUrl, 'SELECT winner, reason FROM sync_conflicts');
+    expect(logged).toEqual([{ winner: 'local', reason: 'update-update' }]);
+  });
+
   it('last writer wins at microsecond precision, logged once with both versions', async () => {
     const { report, row, logged } = await conflictOn('lww', '2030-01-01 00:00:00.000002+00', '2030-01-01 00:00:00.000001+00');
     expect(row.status).toBe('busy');

@@ -14,12 +14,12 @@ const pad = (n: number): string => String(n).padStart(2, '0');
  * Local wall-clock time: HH:MM:SS today, "Mon DD HH:MM" before. Absolute rather than "3 s ago",
  * so that an idle screen does not change every second.
  */
-export function clockTime(text: string | null | undefined, now = Date.now()): string {
+export function clockTime(text: string | null | undefined, now = Date.now(), seconds = true): string {
   const t = parseTime(text);
   if (!Number.isFinite(t)) return '-';
   const d = new Date(t);
   const today = new Date(now);
-  if (d.toDateString() === today.toDateString()) return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  if (d.toDateString() === today.toDateString()) return `${pad(d.getHours())}:${pad(d.getMinutes())}${seconds ? `:${pad(d.getSeconds())}` : ''}`;
   const month = d.toLocaleString('en', { month: 'short' });
   return `${month} ${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
@@ -32,6 +32,13 @@ export function span(ms: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
   return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600)}h`;
+}
+
+/** A countdown that changes once a minute until its last minute: 4m, 1m, then 59s ... 0s. */
+export function countdown(ms: number): string {
+  if (!Number.isFinite(ms)) return '-';
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? `${s}s` : span(Math.floor(s / 60) * 60_000).replace(/m00s$/, 'm');
 }
 
 /** Sync lag in seconds, coarse enough to be stable: 0s, 12s, 4m, 2h. */

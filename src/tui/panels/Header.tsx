@@ -2,7 +2,7 @@ import { Box } from 'ink';
 import { formatDuration } from '../../config/duration.js';
 import { ROLES } from '../../config/types.js';
 import { notConfiguredReason } from '../../runtime.js';
-import { clockTime, latency, parseTime, span } from '../format/time.js';
+import { clockTime, countdown, latency, parseTime } from '../format/time.js';
 import { Line, type Segment } from '../components/Line.js';
 import { useTheme } from '../theme/context.js';
 import type { Theme } from '../theme/theme.js';
@@ -49,9 +49,11 @@ export function syncLine(s: DashboardState, theme: Theme): Segment[] {
   if (st.active) segs.push({ text: 'active syncer', color: theme.color.ok });
   else segs.push({ text: `standby${st.standbyFor ? `: ${st.standbyFor} holds the sync lease` : ''}`, color: theme.color.warn });
   if (st.running) segs.push({ text: `${SEP}running…`, color: theme.color.info });
-  segs.push({ text: `${SEP}last pass ${st.lastPassAt ? clockTime(st.lastPassAt, s.now) : 'never'}` });
+  // minutes, and a countdown by the minute: the critical tables are polled several times a second,
+  // and an idle screen should not be redrawn every second for it
+  segs.push({ text: `${SEP}last pass ${st.lastPassAt ? clockTime(st.lastPassAt, s.now, false) : 'never'}` });
   if (st.paused) segs.push({ text: SEP }, { text: 'PAUSED', bold: true, inverse: true, color: theme.color.warn });
-  else if (st.nextPassAt) segs.push({ text: `${SEP}next in ${span(Math.max(0, parseTime(st.nextPassAt) - s.now))}` });
+  else if (st.nextPassAt) segs.push({ text: `${SEP}next in ${countdown(parseTime(st.nextPassAt) - s.now)}` });
   segs.push({ text: `${SEP}every ${formatDuration(st.intervalMs)}`, color: theme.color.muted }, refresh);
   if (st.lastError) segs.push({ text: `${SEP}last error: ${st.lastError}`, color: theme.color.error });
   return segs;
