@@ -131,6 +131,8 @@ const VARS: Row[] = [
   ['CESAR_SYNC_OVERLAP 2h', ['sync'], { CESAR_SYNC_OVERLAP: '2h' }, /CESAR_SYNC_OVERLAP: "2h" is out of range/],
   ['CESAR_DELETE_SCAN_INTERVAL 100ms', ['sync'], { CESAR_DELETE_SCAN_INTERVAL: '100ms' }, /CESAR_DELETE_SCAN_INTERVAL: "100ms" is out of range/],
   ['CESAR_SYNC_LEASE_TTL 500ms', ['sync'], { CESAR_SYNC_LEASE_TTL: '500ms' }, /CESAR_SYNC_LEASE_TTL: "500ms" is out of range/],
+  ['CESAR_CRITICAL_POLL 10ms', ['sync'], { CESAR_CRITICAL_POLL: '10ms' }, /CESAR_CRITICAL_POLL: "10ms" is out of range/],
+  ['CESAR_CRITICAL_POLL often', ['sync'], { CESAR_CRITICAL_POLL: 'often' }, /CESAR_CRITICAL_POLL: "often"/],
 ];
 
 // Checked after the configuration loads, against the synced tables (one process each).
