@@ -11,7 +11,7 @@ export interface HubOptions {
   maxBufferedBytes: number;
   /** Ping interval; a client that did not answer the previous ping is dropped (default 30 s). */
   heartbeatMs: number;
-  /** Connections beyond this are refused with 503 (default 100). */
+  /** Connections beyond this are refused with 503 (default 256). */
   maxClients: number;
 }
 
