@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { isInterrupted, markInterrupted, onCleanup, runCleanups, runProcess } from './bench/lib/cleanup.mjs';
+import { isInterrupted, killAfter, markInterrupted, onCleanup, runCleanups, runProcess } from './bench/lib/cleanup.mjs';
 import { assertLoopback, benchAdminUrl, connect, createDatabasePair, REPO, UsageError } from './bench/lib/pg.mjs';
 
 const CLI = path.join(REPO, 'dist/cli.js');
@@ -185,15 +185,7 @@ async function startHeadless(env, log) {
     } catch {
       // gone
     }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 15_000);
-    const res = await exited;
-    clearTimeout(timer);
+    const res = await killAfter(child, exited, 15_000);
     return { ...res, ms: Date.now() - t0 };
   };
   onCleanup('stop cesar headless', h.stop);

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { onCleanup } from './lib/cleanup.mjs';
+import { killAfter, onCleanup } from './lib/cleanup.mjs';
 import { copyPipe } from './lib/copy.mjs';
 import { connect, createDatabasePair, REPO, serverVersion, sql, UsageError } from './lib/pg.mjs';
 import { CpuTally, cpuSeconds, load1, percentile } from './lib/proc.mjs';
@@ -373,16 +373,7 @@ async function startHeadless(side, log) {
     } catch {
       // gone
     }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 12_000);
-    const res = await exited;
-    clearTimeout(timer);
-    return res;
+    return killAfter(child, exited, 12_000);
   };
   onCleanup('stop cesar headless', stop);
   log(`propagation: started cesar headless (pid ${child.pid}); waiting for its first full pass`);

@@ -175,8 +175,9 @@ export class SyncEngine {
     const directions: Direction[] = options.direction === 'both' ? ['up', 'down'] : [options.direction];
     this.bus.emit({ type: 'sync.pass.started', passId, direction: options.direction, tables: options.tables ?? [], dryRun });
     try {
+      const tail = options.tail === true && !dryRun;
       // a tail pass fails on its first statement if a database is down; the next normal pass records it
-      if (!options.tail) await this.checkReachable(options);
+      if (!tail) await this.checkReachable(options);
       if (!dryRun && !this.stateReady) {
         await ensureStateTables(this.local);
         this.stateReady = true;
@@ -185,7 +186,7 @@ export class SyncEngine {
       if (registry.drift.size > 0) this.invalidateRegistry(); // re-check drifted tables every pass
       const wanted = options.tables ? new Set(options.tables) : null;
       const scope = registry.tables.filter((t) => !wanted || wanted.has(t.name));
-      const mode: PassMode = { dryRun, bookkeeping: !dryRun || (await stateTablesExist(this.local)), tail: options.tail === true && !dryRun };
+      const mode: PassMode = { dryRun, bookkeeping: !dryRun || (await stateTablesExist(this.local)), tail };
       const states = mode.bookkeeping ? await readStates(this.local) : new Map<string, TableState>();
       const flavors = { local: (await this.local.info()).flavor, cloud: (await this.cloud.info()).flavor };
       const reports: TableReport[] = [];

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,5 +36,25 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
       if (!options.cwd) fs.rmSync(cwd, { recursive: true, force: true });
       resolve({ code, signal, stdout, stderr });
     });
+  });
+}
+
+/**
+ * The API URL of a started `cesar headless` child, from its JSON start-up line; rejects (with the
+ * output so far) if the child exits first or says nothing within `timeoutMs`.
+ */
+export function headlessApiUrl(child: ChildProcess, timeoutMs = 30_000): Promise<string> {
+  let out = '';
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start-up line within ${timeoutMs / 1000} s: ${out.slice(-2000)}`)), timeoutMs);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n').find((l) => l.includes('"event":"startup"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line) as { api: { url: string } }).api.url);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`cesar headless exited ${code}: ${out.slice(-2000)}`)));
   });
 }

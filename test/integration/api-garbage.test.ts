@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { ROUTES } from '../../src/api/routes/index.js';
 import { record, TEST_API_TOKEN } from '../helpers/capture.js';
-import { CLI } from '../helpers/cli.js';
+import { CLI, headlessApiUrl } from '../helpers/cli.js';
 import { createTestDatabases, type TestDatabases } from '../helpers/databases.js';
 import { parsePrometheus } from '../helpers/prometheus.js';
 import { applySchema } from '../helpers/schema.js';
@@ -43,19 +43,7 @@ beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   exited = new Promise((r) => child.on('exit', (code) => r(code)));
-  let out = '';
-  base = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start-up line within 30 s: ${out.slice(-2000)}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.includes('"event":"startup"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { api: { url: string } }).api.url);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`cesar headless exited ${code}: ${out.slice(-2000)}`)));
-  });
+  base = await headlessApiUrl(child);
   port = Number(new URL(base).port);
   for (let i = 0; i < 100 && (await fetch(`${base}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
 }, 60_000);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { TEST_API_TOKEN } from '../helpers/capture.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI, headlessApiUrl, runCli } from '../helpers/cli.js';
 import { createTestDatabases, sql, type TestDatabases } from '../helpers/databases.js';
 import { applySchema } from '../helpers/schema.js';
 import { openStatementLog, type LogEntry, type StatementLog } from '../helpers/statement-log.js';
@@ -138,19 +138,7 @@ async function startHeadless(): Promise<Headless> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start-up line within 30 s: ${out.slice(-2000)}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const line = out.split('\n').find((l) => l.includes('"event":"startup"'));
-      if (line) {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { api: { url: string } }).api.url);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`cesar headless exited ${code}: ${out.slice(-2000)}`)));
-  });
+  const url = await headlessApiUrl(child);
   return { child, url, exited };
 }
 

@@ -80,17 +80,24 @@ async function stopChildren() {
       // already gone
     }
   }
-  await Promise.all(
-    running.map(async ({ child, exited }) => {
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }, 3000);
-      await exited;
-      clearTimeout(timer);
-    }),
-  );
+  await Promise.all(running.map(({ child, exited }) => killAfter(child, exited, 3000)));
+}
+
+/**
+ * Waits for a child that was asked to stop; if it has not exited after `graceMs`, kills its
+ * process group (it was spawned detached). Resolves with what `exited` resolves to.
+ */
+export async function killAfter(child, exited, graceMs) {
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }, graceMs);
+  try {
+    return await exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
