@@ -25,6 +25,17 @@ export interface TestDatabases {
   drop(): Promise<void>;
 }
 
+/**
+ * An optional tag in the names of the databases a run creates (`CESAR_TEST_DB_TAG=h1` gives
+ * `cesar_t_h1_<pid>_...`), so that several people or agents sharing one server can tell their
+ * throwaway databases apart; names stay under the `cesar_t_` prefix either way.
+ */
+export function testDbTag(): string {
+  const tag = process.env.CESAR_TEST_DB_TAG ?? '';
+  if (!/^[a-z0-9]{0,12}$/.test(tag)) throw new Error(`CESAR_TEST_DB_TAG must be up to 12 lower-case letters or digits, got ${JSON.stringify(tag)}`);
+  return tag ? `${tag}_` : '';
+}
+
 /** The admin URL of the real test server. */
 export function adminUrl(): string {
   return process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -52,7 +63,7 @@ function withPassword(url: string, password: string): string {
  */
 export async function createTestDatabases(options: { injectRate?: number } = {}): Promise<TestDatabases> {
   if (process.env.CESAR_TEST_BACKEND === 'embedded') return createEmbedded();
-  const id = `cesar_t_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const id = `cesar_t_${testDbTag()}${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: adminUrl() });
   await admin.connect();
   try {
