@@ -172,15 +172,20 @@ async function readEntries(cloud: Db, ids: string[]): Promise<ChangeEntry[]> {
  * Forgets what no longer matters: acknowledgements and this site's own log entries well behind
  * the newest acknowledged one (further back than recovery ever looks).
  */
-export async function trimChanges(local: Db, cloud: Db, siteId: string): Promise<void> {
+export async function trimChanges(local: Db, cloud: Db, siteId: string, retry: RetryOptions): Promise<void> {
   const { rows } = await local.query<{ at: string | null }>('SELECT max(logged_at) AS at FROM sync_acks');
   const at = rows[0]?.at;
   if (!at) return;
   const keep = 6 * RECOVERY_WINDOW_MS;
-  await cloud.query(
-    `DELETE FROM cesar_changes WHERE id IN (
-       SELECT id FROM cesar_changes WHERE site_id = $1 AND logged_at < $2::timestamptz - $3::INT8 * INTERVAL '1 millisecond' LIMIT 10000)`,
-    [siteId, at, keep],
+  await withTransaction(
+    cloud,
+    (c) =>
+      c.query(
+        `DELETE FROM cesar_changes WHERE id IN (
+           SELECT id FROM cesar_changes WHERE site_id = $1 AND logged_at < $2::timestamptz - $3::INT8 * INTERVAL '1 millisecond' LIMIT 10000)`,
+        [siteId, at, keep],
+      ),
+    retry,
   );
   await local.query(`DELETE FROM sync_acks WHERE logged_at < $1::timestamptz - $2::INT8 * INTERVAL '1 millisecond'`, [at, keep]);
 }

@@ -230,7 +230,11 @@ export class SyncEngine {
         }
         if (!dryRun && Date.now() - this.lastTrim > 10 * 60_000) {
           this.lastTrim = Date.now();
-          await trimChanges(this.local, this.cloud, siteId);
+          // housekeeping: a failure here costs nothing but space, and is tried again later
+          await trimChanges(this.local, this.cloud, siteId, this.opts.retry).catch((err: unknown) => {
+            if (isSimulatedCrash(err)) throw err;
+            this.bus.emit({ type: 'log', level: 'warn', message: `trimming the change log failed: ${redactError(err)}` });
+          });
         }
       }
       const totals = zeroCounts();

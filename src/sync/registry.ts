@@ -72,9 +72,11 @@ function typeIdent(name: string): string {
 }
 
 /**
- * The type a column's text value is cast to, with the modifiers that change the stored value
- * (`numeric(12,6)` rounds, `varchar(5)` refuses, `timestamptz(3)` rounds): the same cast an INSERT
- * of that text would apply, so classifying and writing see what the column will hold.
+ * The type a column's text value is cast to, with the modifiers that round the stored value the
+ * way an INSERT does (`numeric(12,6)`, `timestamptz(3)`), so classifying and writing see what the
+ * column will hold. Length modifiers are left out on purpose: an explicit cast to `varchar(8)`
+ * silently truncates, where storing into the column refuses a value too long (22001): the row is
+ * then parked, never cut.
  */
 export function columnType(r: Pick<ColumnRow, 'data_type' | 'udt_name' | 'char_len' | 'num_precision' | 'num_scale' | 'dt_precision'>): ColumnType {
   const dt = r.data_type.toLowerCase();
@@ -82,9 +84,9 @@ export function columnType(r: Pick<ColumnRow, 'data_type' | 'udt_name' | 'char_l
   if (dt === 'array') return { cast: `${typeIdent(udt.replace(/^_/, ''))}[]`, variable: true };
   if (dt === 'user-defined') return { cast: typeIdent(udt), variable: true };
   if (dt === 'numeric') return { cast: r.num_precision != null ? `numeric(${r.num_precision},${r.num_scale ?? 0})` : 'numeric', variable: true };
-  if (dt === 'character varying') return { cast: r.char_len != null ? `varchar(${r.char_len})` : 'varchar', variable: true };
-  if (dt === 'character') return { cast: `char(${r.char_len ?? 1})`, variable: true };
-  if (dt === 'bit' || dt === 'bit varying') return { cast: `${dt === 'bit' ? 'bit' : 'varbit'}${r.char_len != null ? `(${r.char_len})` : ''}`, variable: true };
+  if (dt === 'character varying') return { cast: 'varchar', variable: true };
+  if (dt === 'character') return { cast: 'bpchar', variable: true };
+  if (dt === 'bit' || dt === 'bit varying') return { cast: 'varbit', variable: true };
   if ((udt === 'timestamptz' || udt === 'timestamp' || udt === 'time' || udt === 'timetz' || udt === 'interval') && r.dt_precision != null && r.dt_precision < 6) {
     return { cast: `${udt}(${r.dt_precision})`, variable: false };
   }
