@@ -1,6 +1,7 @@
 import type { Db, Queryable } from '../db/pool.js';
 import { withTransaction, type RetryOptions } from '../db/tx.js';
 import { writeBase } from './base.js';
+import { ident } from './sql.js';
 import type { Key } from './timestamps.js';
 
 /**
@@ -118,7 +119,7 @@ export const RECOVERY_WINDOW_MS = 10 * 60_000;
  * between the cloud's commit and the local one) and records them. Runs before a pass writes
  * anything when the previous one may have been cut short. Returns how many entries it recorded.
  */
-export async function recoverChanges(local: Db, cloud: Db, siteId: string, retry: RetryOptions): Promise<number> {
+export async function recoverChanges(local: Db, cloud: Db, siteId: string, retry: RetryOptions, tables: ReadonlySet<string>): Promise<number> {
   const { rows: last } = await local.query<{ at: string | null }>('SELECT max(logged_at) AS at FROM sync_acks');
   const since = last[0]?.at ?? null;
   const { rows: candidates } = await cloud.query<{ id: string }>(
@@ -133,7 +134,25 @@ export async function recoverChanges(local: Db, cloud: Db, siteId: string, retry
   const missing = candidates.map((c) => c.id).filter((id) => !done.has(id));
   if (missing.length === 0) return 0;
   const entries = await readEntries(cloud, missing);
-  await withTransaction(local, (c) => acknowledge(c, entries), retry);
+  await withTransaction(
+    local,
+    async (c) => {
+      await acknowledge(c, entries);
+      // A delete in the cloud whose local half never ran: when the row is gone locally too (the
+      // key scan propagating a local delete), its base goes now; when the row is still here (a
+      // retention purge cut short), the base stays, so that the key scan finishes the delete.
+      for (const e of entries) {
+        // a table no longer synced (dropped since): its base entries are moot
+        if (e.dels.length === 0 || !tables.has(e.table)) continue;
+        await c.query(
+          `DELETE FROM sync_base AS b WHERE b.table_name = $1 AND b.row_id = ANY($2::uuid[])
+              AND NOT EXISTS (SELECT 1 FROM ${ident(e.table)} AS x WHERE x.id = b.row_id)`,
+          [e.table, e.dels.map((k) => k.id)],
+        );
+      }
+    },
+    retry,
+  );
   return entries.length;
 }
 

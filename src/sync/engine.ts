@@ -176,16 +176,16 @@ export class SyncEngine {
       if (!tail) await this.checkReachable(options);
       const bookkeeping = !dryRun || (await stateTablesExist(this.local));
       const siteId = dryRun ? (bookkeeping ? await this.readSite() : 'dry-run') : await this.prepare();
+      const registry = await this.registry();
+      if (registry.drift.size > 0) this.invalidateRegistry(); // re-check drifted tables every pass
       if (!dryRun && this.needsRecovery) {
-        const recovered = await recoverChanges(this.local, this.cloud, siteId, this.opts.retry);
+        const recovered = await recoverChanges(this.local, this.cloud, siteId, this.opts.retry, new Set(registry.tables.map((t) => t.name)));
         if (recovered > 0) {
           this.bus.emit({ type: 'log', level: 'info', message: `recorded ${recovered} cloud write(s) of an earlier pass that stopped before recording them` });
           crashPoint('recovery:committed');
         }
         this.needsRecovery = false;
       }
-      const registry = await this.registry();
-      if (registry.drift.size > 0) this.invalidateRegistry(); // re-check drifted tables every pass
       const wanted = options.tables ? new Set(options.tables) : null;
       const scope = registry.tables.filter((t) => !wanted || wanted.has(t.name));
       const mode: PassMode = { dryRun, bookkeeping, tail, passId };
@@ -382,8 +382,9 @@ export class SyncEngine {
         await recordPassEnd(this.local, table.name, direction, { status: 'ok', counts: report.counts, ms: performance.now() - started });
       }
     } catch (err) {
-      if (isSimulatedCrash(err)) throw err;
       await booked.catch(() => undefined); // the last batch's bookkeeping settles before the pass end is recorded
+      // a simulated crash stops here (the bookkeeping in flight has landed, as it may in a real kill)
+      if (isSimulatedCrash(err)) throw err;
       report.status = 'error';
       report.error = redactError(err);
       this.needsRecovery = true;
