@@ -265,6 +265,7 @@ describe('sync model: no loss, no resurrection, the winner rule, across crashes 
   it('holds for random writes, passes and crashes on both sides', async () => {
     await fc.assert(
       fc.asyncProperty(commands, async (cmds) => {
+        if (process.env.DEBUG_MODEL) console.log('CASE', [...cmds].map(String).join(' '));
         await reset();
         const r: Real = { env, engine: env.engine(), clients, model: new VersionModel(), holds: { local: SLOTS.map(() => null), cloud: SLOTS.map(() => null) }, conflicts: new Set(), counter: 0 };
         await fc.asyncModelRun(() => ({ model: {}, real: r }), cmds);
@@ -309,6 +310,12 @@ describe('sync model: no loss, no resurrection, the winner rule, across crashes 
           [[new Write('local', 0, 'insert', 0), new Pass('both', false, { point: 'batch:target-committed', nth: 1 }), new Write('local', 0, 'hard', 0), new Pass('both', true, null)]],
           [[new Write('cloud', 1, 'insert', 0), new Pass('down', false, { point: 'batch:target-committed', nth: 1 }), new Write('cloud', 1, 'hard', 0), new Pass('both', true, null)]],
           [[new Write('local', 2, 'insert', 0), new Pass('up', false, null), new Write('cloud', 2, 'update', 0), new Pass('down', false, { point: 'batch:target-committed', nth: 1 }), new Write('cloud', 2, 'hard', 0), new Pass('both', true, null)]],
+          // a conflict the target wins: its version written back to the source must record the base
+          // with it (a delete made on top of it afterwards must win), from each side, across a crash
+          [[new Write('local', 0, 'insert', 0), new Pass('both', false, null), new Write('local', 0, 'update', 0), new Write('cloud', 0, 'update', 0), new Pass('up', false, null), new Write('local', 0, 'hard', 0), new Pass('both', true, null)]],
+          [[new Write('cloud', 1, 'insert', 0), new Pass('both', false, null), new Write('cloud', 1, 'update', 0), new Write('local', 1, 'update', 0), new Pass('down', false, { point: 'batch:source-committed', nth: 1 }), new Write('cloud', 1, 'hard', 0), new Pass('both', true, null)]],
+          // an update stamped in the past on one side is a change like any other: it reaches the other side
+          [[new Write('local', 2, 'insert', 0), new Pass('both', false, null), new Write('cloud', 2, 'past', 5000), new Pass('both', true, null)]],
         ] as unknown as Array<[Iterable<fc.AsyncCommand<object, Real>>]>,
         ...(process.env.CESAR_PROPERTY_SEED ? { seed: Number(process.env.CESAR_PROPERTY_SEED) } : {}),
         endOnFailure: true,
