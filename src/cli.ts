@@ -1,9 +1,10 @@
 #!/usr/bin/env node
+import { Writable } from 'node:stream';
 import meow from 'meow';
 import { COMMANDS, findCommand } from './commands/index.js';
 import type { Command, CommandContext } from './commands/types.js';
 import { loadConfig } from './config/load.js';
-import { redactError } from './config/redact.js';
+import { redact, redactError } from './config/redact.js';
 import { CesarError, EXIT } from './errors.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
@@ -82,6 +83,21 @@ function badNumber(cmd: Command, argv: string[], flags: Record<string, unknown>)
   return undefined;
 }
 
+/**
+ * A stream that redacts what it forwards to `out`: the last guard on what one-shot commands print
+ * (each message is redacted where it is made; this catches one that was not). Each write is
+ * forwarded at once, so nothing waits in a buffer when the process exits. Not for the dashboard,
+ * which needs the terminal itself.
+ */
+function redacting(out: NodeJS.WriteStream): NodeJS.WritableStream {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      out.write(redact(chunk.toString()));
+      done();
+    },
+  });
+}
+
 function parseFlags(cmd: Command, rest: string[]) {
   return meow({
     importMeta: import.meta,
@@ -112,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
   const name = first === undefined || first.startsWith('-') ? DEFAULT_COMMAND : first;
   const cmd = findCommand(name);
   if (!cmd) {
-    process.stderr.write(`cesar: unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}.\n`);
+    process.stderr.write(redact(`cesar: unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}.\n`));
     return EXIT.usage;
   }
   const rest = name === first ? argv.slice(1) : argv;
@@ -127,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const valued = booleanWithValue(cmd, rest);
   if (valued) {
-    process.stderr.write(`cesar ${cmd.name}: ${valued}. Usage: cesar ${cmd.usage}\n`);
+    process.stderr.write(redact(`cesar ${cmd.name}: ${valued}. Usage: cesar ${cmd.usage}\n`));
     return EXIT.usage;
   }
   let cli: ReturnType<typeof meow>;
@@ -135,24 +151,24 @@ async function main(argv: string[]): Promise<number> {
     cli = parseFlags(cmd, rest);
   } catch (err) {
     // meow throws for a value outside a flag's choices: that is a usage error
-    process.stderr.write(`cesar ${cmd.name}: ${(err as Error).message}. Usage: cesar ${cmd.usage}\n`);
+    process.stderr.write(redact(`cesar ${cmd.name}: ${(err as Error).message}. Usage: cesar ${cmd.usage}\n`));
     return EXIT.usage;
   }
   const number = badNumber(cmd, rest, cli.flags as Record<string, unknown>);
   if (number) {
-    process.stderr.write(`cesar ${cmd.name}: ${number}. Usage: cesar ${cmd.usage}\n`);
+    process.stderr.write(redact(`cesar ${cmd.name}: ${number}. Usage: cesar ${cmd.usage}\n`));
     return EXIT.usage;
   }
   if (cli.input.length > 0) {
-    process.stderr.write(`cesar ${cmd.name}: unexpected argument "${cli.input[0]}". Usage: cesar ${cmd.usage}\n`);
+    process.stderr.write(redact(`cesar ${cmd.name}: unexpected argument "${cli.input[0]}". Usage: cesar ${cmd.usage}\n`));
     return EXIT.usage;
   }
   let runtime: Runtime | undefined;
   const ctx: CommandContext = {
     flags: cli.flags as Record<string, unknown>,
     input: cli.input,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: cmd.name === 'dashboard' ? process.stdout : redacting(process.stdout),
+    stderr: cmd.name === 'dashboard' ? process.stderr : redacting(process.stderr),
     async runtime() {
       if (!runtime) {
         const config = loadConfig();
@@ -180,7 +196,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof CesarError) {
-      process.stderr.write(`cesar: ${err.message}\n`);
+      process.stderr.write(`cesar: ${redact(err.message)}\n`);
       process.exit(err.exitCode);
     }
     process.stderr.write(`cesar: unexpected error: ${redactError(err)}\n`);

@@ -115,6 +115,29 @@ describe('each bad input is one clear message naming the variable, exit code 2',
     expect(err.message).not.toContain('hunter2secret');
   });
 
+  // Issue 12, case 12: a URL variable whose value does not parse (or parses into something else
+  // than was meant) is refused naming the variable and the fix, never showing any part of the value
+  // that could be the password.
+  it.each([
+    ['LOCAL_DB_URL', 'postgres://postgres:s3cr/etpw@127.0.0.1:5432/db', ['s3cr/etpw', 's3cr', 'etpw'], 'percent-encode'],
+    ['LOCAL_DB_URL', 'postgresql//user:secret9x@127.0.0.1/db', ['secret9x'], 'must start with postgres:// or postgresql://'],
+    ['DATABASE_URL', 'postgres:user:secret9x@127.0.0.1/db', ['secret9x'], 'must start with postgres:// or postgresql://'],
+    ['COCKROACH_DB_URL', 'postgres://app:pa#ss9x@db.example.com:26257/x', ['pa#ss9x', 'ss9x'], '%23'],
+    ['COCKROACH_DB_URL', 'postgres://app:12345#ss9x@db.example.com:26257/x', ['12345', 'ss9x'], '%23'], // parses: host app, port 12345
+    ['COCKROACH_DB_URL', 'postgres://app:12345?ss9x@db.example.com:26257/x', ['12345', 'ss9x'], '%3F'], // parses: query "ss9x@db..."
+    ['COCKROACH_DB_URL', 'postgres://app:12345/ss9x@db.example.com:26257/x', ['12345', 'ss9x'], '%2F'], // parses: database "ss9x@db..."
+    ['LOCAL_DB_URL', 'postgres://app:pa ss/9x@127.0.0.1/db', ['pa ss', 'ss/9x'], 'percent-encode'],
+    ['LOCAL_DB_URL', 'postgres://app:bad%ZZpct9@127.0.0.1/db', ['bad%ZZpct9', 'ZZpct9'], '%25'],
+    ['LOCAL_DB_URL', 'host=127.0.0.1 user=app password=hunter2x dbname=db', ['hunter2x'], 'key=value'],
+    ['LOCAL_DB_URL', 'app:hunter2x@127.0.0.1:5432/db', ['hunter2x'], 'must start with postgres:// or postgresql://'],
+  ])('%s=%s: refused naming the variable, nothing of the password shown', (variable, url, fragments, hint) => {
+    const err = configError({ [variable]: url });
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`${variable}: `);
+    expect(err.message).toContain(hint);
+    for (const f of fragments) expect(err.message).not.toContain(f);
+  });
+
   it('production to a loopback cloud without TLS is allowed (tests, tunnels)', () => {
     const c = loadConfig({ cwd: dir(), env: { ENVIRONMENT: 'production', LOCAL_DB_URL: LOCAL, COCKROACH_DB_URL: 'postgres://u@127.0.0.1:26257/d' } });
     expect(c.environment).toBe('production');
