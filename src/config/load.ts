@@ -84,6 +84,8 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const cloudUrl = v('COCKROACH_DB_URL');
   registerUrlSecrets(localUrl);
   registerUrlSecrets(cloudUrl);
+  // the driver falls back to PGPASSWORD (real environment only) for a URL without a password
+  registerSecret(options.env === undefined ? process.env.PGPASSWORD : options.env.PGPASSWORD);
   if (localUrl) check(() => validateDbUrl(localUrl, localVar, cwd), undefined);
   if (cloudUrl) check(() => validateDbUrl(cloudUrl, 'COCKROACH_DB_URL', cwd), undefined);
 

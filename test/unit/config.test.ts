@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { clearSecrets, redact } from '../../src/config/redact.js';
 import { CesarError } from '../../src/errors.js';
 
 const dirs: string[] = [];
@@ -13,6 +14,7 @@ function dir(files: Record<string, string> = {}): string {
   return d;
 }
 afterEach(() => {
+  clearSecrets();
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -136,6 +138,11 @@ describe('each bad input is one clear message naming the variable, exit code 2',
     expect(err.message).toContain(`${variable}: `);
     expect(err.message).toContain(hint);
     for (const f of fragments) expect(err.message).not.toContain(f);
+  });
+
+  it('PGPASSWORD (which the driver uses for a URL without a password) is masked like a URL password', () => {
+    loadConfig({ cwd: dir(), env: { LOCAL_DB_URL: LOCAL, PGPASSWORD: 'Pg9envSecret' } });
+    expect(redact('auth failed with Pg9envSecret')).toBe('auth failed with ***');
   });
 
   it('production to a loopback cloud without TLS is allowed (tests, tunnels)', () => {
