@@ -5,13 +5,16 @@ import { COMMANDS, findCommand } from './commands/index.js';
 import type { Command, CommandContext } from './commands/types.js';
 import { loadConfig } from './config/load.js';
 import { redact, redactError } from './config/redact.js';
-import { CesarError, EXIT } from './errors.js';
+import { CesarError, EXIT, isCesarError } from './errors.js';
 import { openRuntime, type Runtime } from './runtime.js';
+import { catchStopSignals, interruptedError, SIGNAL_EXIT, type StopSignal } from './signals.js';
 
 // The entry point: parse, dispatch, turn every error into a message and an exit code.
 // This is the only file that calls process.exit.
 
 const DEFAULT_COMMAND = 'dashboard';
+/** How long an interrupted command may take to stop (its statements in flight end, its lease is released). */
+const STOP_GRACE_MS = 10_000;
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -164,24 +167,51 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   let runtime: Runtime | undefined;
+  const interrupt = new AbortController();
+  let stoppedBy: StopSignal | undefined;
+  // The dashboard and headless mode handle signals themselves (terminal, drain); a one-shot command
+  // stops at its next statement and unwinds through its finally blocks (a lease is released there).
+  const uninstall =
+    cmd.name === 'dashboard' || cmd.name === 'headless'
+      ? () => undefined
+      : catchStopSignals((signal, count) => {
+          if (count > 1) process.exit(SIGNAL_EXIT[stoppedBy ?? signal]);
+          stoppedBy = signal;
+          interrupt.abort(interruptedError(signal));
+          const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
+          if (signal !== 'SIGHUP') process.stderr.write(`cesar: ${signal}: stopping after the statements already sent (${again} quits at once)\n`);
+          setTimeout(() => {
+            process.stderr.write(`cesar: still not stopped after ${STOP_GRACE_MS / 1000} s: quitting (a lease it held expires by itself)\n`);
+            process.exit(SIGNAL_EXIT[signal]);
+          }, STOP_GRACE_MS).unref();
+        });
   const ctx: CommandContext = {
     flags: cli.flags as Record<string, unknown>,
     input: cli.input,
     stdout: cmd.name === 'dashboard' ? process.stdout : redacting(process.stdout),
     stderr: cmd.name === 'dashboard' ? process.stderr : redacting(process.stderr),
+    signal: interrupt.signal,
     async runtime() {
       if (!runtime) {
         const config = loadConfig();
         for (const w of config.warnings) process.stderr.write(`cesar: warning: ${w}\n`);
-        runtime = await openRuntime(config);
+        runtime = await openRuntime(config, { interrupt: interrupt.signal });
       }
       return runtime;
     },
   };
   try {
-    return await cmd.run(ctx);
+    const code = await cmd.run(ctx);
+    return stoppedBy ? SIGNAL_EXIT[stoppedBy] : code;
+  } catch (err) {
+    if (!stoppedBy) throw err;
+    // what the interruption caused is not news; anything else is still said
+    if (!isCesarError(err, 'INTERRUPTED')) process.stderr.write(`cesar: ${isCesarError(err) ? redact(err.message) : redactError(err)}\n`);
+    process.stderr.write(`cesar: stopped by ${stoppedBy}\n`);
+    return SIGNAL_EXIT[stoppedBy];
   } finally {
     await runtime?.close();
+    uninstall();
   }
 }
 
@@ -189,6 +219,9 @@ async function main(argv: string[]): Promise<number> {
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(EXIT.ok);
 });
+// A terminal that hung up (SIGHUP) fails writes with EIO: there is nobody left to tell, and the
+// command must still unwind (release its lease) instead of dying of an unhandled 'error'.
+process.stderr.on('error', () => undefined);
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -22,6 +22,12 @@ export interface Db {
   readonly label: string;
   /** True when the URL asks for TLS. */
   readonly tls: boolean;
+  /**
+   * Once aborted (the command was interrupted: SIGINT, SIGTERM), every new statement and checkout
+   * fails with its reason; statements already sent finish. So work stops at its next statement,
+   * as after a crash, while the lease bookkeeping (`pastInterrupt`) can still release the lease.
+   */
+  readonly interrupt: AbortSignal | undefined;
   /** Runs one statement on any pooled connection; errors are redacted CesarErrors naming the role. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
   /** Server flavor and version, read once and cached. */
@@ -40,14 +46,21 @@ export interface Checkout {
  * Checks a client out of the pool with an 'error' listener for as long as it is out. node-postgres
  * listens for errors only on idle clients: a checked-out client whose connection is reset between
  * two queries (a cloud link dropping mid-transaction) would otherwise raise an unhandled 'error'
- * and end the process. A client that broke is destroyed, not returned.
+ * and end the process. A client that broke is destroyed, not returned. After the Db's interrupt
+ * fired, only a checkout with `pastInterrupt` (the lease's own statements) is served.
  */
-export async function checkout(db: Db): Promise<Checkout> {
+export async function checkout(db: Db, options: { pastInterrupt?: boolean } = {}): Promise<Checkout> {
+  if (!options.pastInterrupt) db.interrupt?.throwIfAborted();
   let client: pg.PoolClient;
   try {
     client = await db.pool.connect();
   } catch (err) {
     throw dbError(err, db.role, 'cannot connect');
+  }
+  // the interrupt may have come while this waited for a free connection
+  if (!options.pastInterrupt && db.interrupt?.aborted) {
+    client.release();
+    throw db.interrupt.reason;
   }
   let broken = false;
   const onError = (): void => {
@@ -74,6 +87,8 @@ export interface DbOptions {
   max?: number;
   /** Recycle connections: CockroachDB Cloud resets them at 30 minutes. */
   maxLifetimeSeconds?: number;
+  /** See Db.interrupt. */
+  interrupt?: AbortSignal;
 }
 
 /** Opens a pool for `role` from a validated URL. Nothing connects until the first query. */
@@ -107,7 +122,9 @@ export function openDb(role: Role, url: string, options: DbOptions, cwd = proces
     pool,
     label: describeUrl(url),
     tls: ssl !== false,
+    interrupt: options.interrupt,
     async query(text, params) {
+      options.interrupt?.throwIfAborted();
       try {
         return await pool.query(text, params as unknown[]);
       } catch (err) {

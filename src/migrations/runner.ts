@@ -106,6 +106,7 @@ async function applyAll(db: Db, plan: Plan, statements: Map<string, SqlStatement
     const stmts = statements.get(name) ?? [];
     const entry = plan.entries.find((e) => e.name === name);
     if (lease.lost.aborted) throw lease.lost.reason;
+    opts.signal?.throwIfAborted();
     const began = await beginMigration(db, {
       name,
       checksum: file.checksum,
@@ -122,9 +123,13 @@ async function applyAll(db: Db, plan: Plan, statements: Map<string, SqlStatement
     const t0 = performance.now();
     for (const stmt of stmts) {
       if (lease.lost.aborted) throw lease.lost.reason;
+      // interrupted (Ctrl-C): stop between statements; the file stays `running` and is re-run from
+      // its first statement by the next runner, which finds the lease released, not held
+      opts.signal?.throwIfAborted();
       try {
         await execute(db, stmt.text, opts.signal);
       } catch (err) {
+        if (err instanceof CesarError && err.code === 'INTERRUPTED') throw err; // not the statement's failure
         if (isConnectionError(err)) throw dbError(err, target, `${name}, statement ${stmt.index + 1} of ${stmts.length}`);
         const failed = describeFailure(name, stmt, stmts.length, err);
         await markFailed(db, name, stmt.index, failed.error, performance.now() - t0);
@@ -146,6 +151,7 @@ async function applyAll(db: Db, plan: Plan, statements: Map<string, SqlStatement
 async function execute(db: Db, text: string, signal?: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
+      db.interrupt?.throwIfAborted(); // the pool itself, unlike db.query, does not check
       await db.pool.query(text);
       return;
     } catch (err) {
