@@ -91,20 +91,51 @@ export interface DbOptions {
   interrupt?: AbortSignal;
 }
 
+/**
+ * What every cesar session pins, whatever the server, the database or the role says
+ * (`ALTER DATABASE ... SET`, `ALTER ROLE ... SET`): the text forms that cesar reads, compares,
+ * writes and parses. They go in the startup packet's `options`, whose settings take precedence
+ * over database- and role-level ones in PostgreSQL (source "client"), and after any `options` of
+ * the URL (a later -c wins). CockroachDB accepts each of these variables in `options`, with these
+ * values (its defaults). No value has a space: `options` is split on spaces.
+ */
+export const PINNED_SETTINGS: Readonly<Record<string, string>> = {
+  // timestamps as ISO 8601 text ('SQL, DMY' made every table fail); the order part for input
+  DateStyle: 'ISO,MDY',
+  // one canonical text form for timestamptz, which the sync engine compares exactly
+  TimeZone: 'UTC',
+  IntervalStyle: 'postgres',
+  // shortest text that reads back to the same float (0 rounds 0.1+0.2 to 0.3, also in row_to_json)
+  extra_float_digits: '3',
+  bytea_output: 'hex',
+  // a backslash in a string literal is a backslash (input)
+  standard_conforming_strings: 'on',
+  // node-postgres decodes UTF-8 and does not send client_encoding itself: a role's LATIN1 would garble text
+  client_encoding: 'UTF8',
+};
+
+/** The startup `options` of a cesar session: the URL's own, then the timeouts and the pinned settings. */
+export function sessionOptions(urlOptions: string | null, statementTimeoutMs: number): string {
+  const settings: Record<string, string | number> = {
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: Math.max(statementTimeoutMs, 60_000),
+    ...PINNED_SETTINGS,
+  };
+  return [urlOptions, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].filter(Boolean).join(' ');
+}
+
 /** Opens a pool for `role` from a validated URL. Nothing connects until the first query. */
 export function openDb(role: Role, url: string, options: DbOptions, cwd = process.cwd()): Db {
   const u = new URL(url);
   const sslmode = (u.searchParams.get('sslmode') ?? 'prefer') as SslMode;
   const ssl = tlsOptions(u, sslmode, cwd);
-  // UTC sessions give timestamps one canonical text form, which the sync engine compares exactly.
-  const timeouts = `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${Math.max(options.statementTimeoutMs, 60_000)} -c TimeZone=UTC`;
   const pool = new pg.Pool({
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : 5432,
     user: u.username ? decodeURIComponent(u.username) : 'postgres',
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
     application_name: u.searchParams.get('application_name') ?? 'cesar',
-    options: [u.searchParams.get('options'), timeouts].filter(Boolean).join(' '),
+    options: sessionOptions(u.searchParams.get('options'), options.statementTimeoutMs),
     ssl,
     connectionTimeoutMillis: options.connectTimeoutMs,
     max: options.max ?? 4,
