@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { startEmbedded } from '../../src/db/embedded.js';
+import { readMigrationFiles, runMigrations } from '../../src/migrations/index.js';
 import { openDb, PINNED_SETTINGS, type Db } from '../../src/db/pool.js';
 import { openRuntime } from '../../src/runtime.js';
 import { runCli } from '../helpers/cli.js';
@@ -186,6 +187,37 @@ function encodeFloat(x: number): string {
   b.writeDoubleBE(x);
   return b.toString('hex');
 }
+
+describe('a migration that changes session settings', () => {
+  it('does not unpin the pool: its statements run on a session of their own, closed after the file', async () => {
+    const d = await createTestDatabases();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cesar-pin-mig-'));
+    const db = openDb('local', d.localUrl, { connectTimeoutMs: 10_000, statementTimeoutMs: 30_000 });
+    try {
+      fs.writeFileSync(
+        path.join(dir, '001_set.sql'),
+        [
+          "SET DateStyle = 'SQL, DMY';",
+          "SELECT set_config('extra_float_digits', '0', false);",
+          "SET TimeZone = 'America/New_York';",
+          // later statements of the same file do see them (a file is one session, as with psql)
+          'CREATE TABLE IF NOT EXISTS seen_in_file (style TEXT PRIMARY KEY);',
+          "INSERT INTO seen_in_file (style) VALUES (current_setting('DateStyle')) ON CONFLICT (style) DO NOTHING;",
+          '',
+        ].join('\n'),
+      );
+      const r = await runMigrations(db, { files: await readMigrationFiles(dir), ttlMs: 10_000, waitMs: 10_000 });
+      expect(r).toMatchObject({ outcome: 'done', applied: [{ name: '001_set' }] });
+      expect((await db.query('SELECT style FROM seen_in_file')).rows).toEqual([{ style: 'SQL, DMY' }]);
+      // every connection the pool holds afterwards is still pinned
+      for (const shownOne of await shownOnEveryConnection(db)) expect(shownOne).toEqual(PINNED_SHOWN);
+    } finally {
+      await db.close();
+      await d.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('connection paths', () => {
   it('only src/db/pool.ts opens connections: every other path (lease, migrations, check, API, sync) goes through openDb', () => {
