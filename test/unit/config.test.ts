@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { clearSecrets, redact } from '../../src/config/redact.js';
@@ -148,5 +149,42 @@ describe('each bad input is one clear message naming the variable, exit code 2',
   it('production to a loopback cloud without TLS is allowed (tests, tunnels)', () => {
     const c = loadConfig({ cwd: dir(), env: { ENVIRONMENT: 'production', LOCAL_DB_URL: LOCAL, COCKROACH_DB_URL: 'postgres://u@127.0.0.1:26257/d' } });
     expect(c.environment).toBe('production');
+  });
+});
+
+// Issue 12, case 12, as an attacker would try it: any password (any printable character, the URL
+// delimiters included), written into every shape a database value takes when typed by hand. The
+// configuration error never shows it, and once the value was read, redaction masks it wherever
+// the value's text turns up (a driver error echoing it, a log line). The marker characters make
+// the password impossible to find by chance in the rest of the text.
+describe('any password in any shape of database value is never shown', () => {
+  const password = fc
+    .string({ unit: fc.constantFrom(...'abcXYZ019/?#@:%&= \'"\\[]{}!$*+,;~^`|<>-_.'.split('')), minLength: 1, maxLength: 24 })
+    .map((s) => `Zq${s}9W`);
+  const shapes: Array<[string, (p: string) => string]> = [
+    ['URL', (p) => `postgres://app:${p}@127.0.0.1:5432/db`],
+    ['URL, percent-encoded', (p) => `postgres://app:${encodeURIComponent(p)}@127.0.0.1:5432/db?sslmode=disable`],
+    ['no //', (p) => `postgresql//app:${p}@127.0.0.1/db`],
+    ['no slashes', (p) => `postgres:app:${p}@127.0.0.1/db`],
+    ['no scheme', (p) => `app:${p}@127.0.0.1:5432/db`],
+    ['query parameter', (p) => `postgres://app@127.0.0.1/db?password=${encodeURIComponent(p)}`],
+    ['conninfo, quoted', (p) => `host=127.0.0.1 user=app password='${p.replace(/[\\']/g, (c) => `\\${c}`)}' dbname=db`],
+  ];
+  it.each(shapes)('%s', (_shape, write) => {
+    fc.assert(
+      fc.property(password, fc.constantFrom('LOCAL_DB_URL', 'COCKROACH_DB_URL'), (p, variable) => {
+        clearSecrets();
+        const value = write(p);
+        let message = '';
+        try {
+          loadConfig({ cwd: os.tmpdir(), env: { [variable]: value } });
+        } catch (err) {
+          message = (err as Error).message;
+        }
+        expect(message).not.toContain(p);
+        for (const text of [value, `connect failed for ${value}: refused`, JSON.stringify({ error: `bad ${value}` })]) expect(redact(text)).not.toContain(p);
+      }),
+      { numRuns: Number(process.env.CESAR_PROPERTY_RUNS ?? 300) },
+    );
   });
 });
