@@ -47,7 +47,9 @@ export function crashPoint(point: CrashPoint): void {
   hook?.(point);
   const wanted = process.env.CESAR_TEST_CRASH_AT;
   if (!wanted) return;
-  const [name, nth = '1'] = wanted.split(':');
+  // `<point>` or `<point>:<n>` (the point names contain colons themselves)
+  const m = /^(.*?)(?::(\d+))?$/.exec(wanted)!;
+  const [name, nth = '1'] = [m[1], m[2]];
   if (name !== point) return;
   const count = (seen.get(point) ?? 0) + 1;
   seen.set(point, count);
