@@ -48,8 +48,8 @@ function hookChildProcesses(): void {
         learnSecret(env.CESAR_API_TOKEN, 'CESAR_API_TOKEN given to cesar');
         // the label shows the test's arguments, which are its input, not cesar's output: a password
         // a test types there (to check that cesar does not echo it) is masked in the label itself
-        const args = argv.slice(argv.findIndex((a) => a.endsWith(CLI_MARK)) + 1).join(' ');
-        const label = `cesar ${args.replace(/(:\/\/[^\s:/@]*:)[^\s@]*@/g, '$1***@')}`.slice(0, 200);
+        const shown = argv.slice(argv.findIndex((a) => a.endsWith(CLI_MARK)) + 1).join(' ');
+        const label = `cesar ${shown.replace(/(:\/\/[^\s:/@]*:)[^\s@]*@/g, '$1***@')}`.slice(0, 200);
         child.stdout?.on('data', (d: Buffer) => record(`${label} [stdout]`, d.toString()));
         child.stderr?.on('data', (d: Buffer) => record(`${label} [stderr]`, d.toString()));
       }
