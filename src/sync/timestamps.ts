@@ -8,9 +8,9 @@
 const FORM = /^(\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:\+00(?::?00)?|Z)( BC)?$/;
 
 /** Later than every real timestamp (`infinity`). */
-export const TS_INFINITY = 2n ** 62n;
+export const TS_INFINITY = 2n ** 64n;
 /** Earlier than every real timestamp (`-infinity`). */
-export const TS_MINUS_INFINITY = -(2n ** 62n);
+export const TS_MINUS_INFINITY = -(2n ** 64n);
 
 const MICROS_PER_DAY = 86_400_000_000n;
 

@@ -324,3 +324,50 @@ describe('values carried exactly', () => {
     expect(await sql(env.dbs.cloudAdminUrl, "SELECT description FROM agents WHERE name = 'ordered'")).toEqual([{ description: 'd' }]);
   });
 });
+
+// Earlier regression tests of the random property test (now test/integration/sync-model.test.ts),
+// with what the engine does today.
+describe('earlier counterexamples', () => {
+  it('both sides rewrite a synced row with the same timestamp from the past: the key scan converges it (a tie: the cloud wins)', async () => {
+    const id = await insertAgent(env.dbs.localUrl, 'a');
+    const engine = env.engine();
+    await engine.runPass({ direction: 'both', tables: ['agents'] });
+    await sql(env.dbs.localUrl, "UPDATE agents SET name = 'a-l', updated_at = '2001-02-03 04:05:06.789012+00' WHERE id = $1", [id]);
+    await sql(env.dbs.cloudUrl, "UPDATE agents SET name = 'a-c', updated_at = '2001-02-03 04:05:06.789012+00' WHERE id = $1", [id]);
+    const r = await engine.runPass({ direction: 'both', tables: ['agents'], deleteScan: 'always' });
+    expect(r.totals.conflicts).toBe(1);
+    const table = (await engine.registry()).tables.find((t) => t.name === 'agents')!;
+    expect(await verifyTable(env.local, env.cloud, table)).toMatchObject({ missingInCloud: 0, missingInLocal: 0, mismatched: 0 });
+    expect(await sql(env.dbs.localUrl, 'SELECT name FROM agents WHERE id = $1', [id])).toEqual([{ name: 'a-c' }]);
+  });
+
+  it.skipIf(!real)('a version stamped an hour ahead, then rewritten on the same side by a correct clock: the later write is not lost, and the stamp is flagged', async () => {
+    const id = await insertAgent(env.dbs.localUrl, 'a');
+    const engine = env.engine();
+    const warnings: string[] = [];
+    const off = env.bus.on((e) => {
+      if (e.type === 'log' && e.level === 'warn') warnings.push(e.message);
+    });
+    try {
+      await sql(env.dbs.localUrl, "UPDATE agents SET name = 'ahead', updated_at = now() + interval '1 hour' WHERE id = $1", [id]);
+      await engine.runPass({ direction: 'both', tables: ['agents'] });
+      // written on top of 'ahead' on the same side, stamped earlier: a change, not a conflict
+      await sql(env.dbs.localUrl, "UPDATE agents SET name = 'later', updated_at = now() WHERE id = $1", [id]);
+      await engine.runPass({ direction: 'both', tables: ['agents'], deleteScan: 'always' });
+    } finally {
+      off();
+    }
+    for (const url of [env.dbs.localUrl, env.dbs.cloudAdminUrl]) expect(await sql(url, 'SELECT name FROM agents WHERE id = $1', [id])).toEqual([{ name: 'later' }]);
+    expect(warnings.some((w) => w.includes('ahead of the local clock'))).toBe(true);
+  });
+
+  it('a row created on the cloud, copied down, then deleted on the cloud before the next pass: deleted on both sides, not resurrected', async () => {
+    const id = await insertAgent(env.dbs.cloudUrl, 'short');
+    const engine = env.engine();
+    await engine.runPass({ direction: 'both', tables: ['agents'] });
+    await sql(env.dbs.cloudUrl, 'DELETE FROM agents WHERE id = $1', [id]);
+    await engine.runPass({ direction: 'both', tables: ['agents'], deleteScan: 'always' });
+    await engine.runPass({ direction: 'both', tables: ['agents'], deleteScan: 'always' });
+    for (const url of [env.dbs.localUrl, env.dbs.cloudAdminUrl]) expect(await count(url, 'agents WHERE id = $1', [id])).toBe(0);
+  });
+});
