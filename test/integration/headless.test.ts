@@ -226,7 +226,7 @@ describe('cesar headless', () => {
       expect(h.lines.find((l) => l.event === 'startup')!.migrations).toEqual({ local: { applied: 11 }, cloud: { applied: 11 } });
       await h.waitFor((l) => l.event === 'sync.pass.completed' && l.scope === 'full', 30_000);
       const mig = await json(`${h.url}/api/migrations`);
-      expect(mig.databases.cloud.counts).toMatchObject({ applied: 11, pending: 0 });
+      expect(mig.cloud.counts).toMatchObject({ applied: 11, pending: 0 });
       h.child.kill('SIGTERM');
       expect((await h.exited).code).toBe(143);
     } finally {
