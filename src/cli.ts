@@ -5,6 +5,7 @@ import type { Command, CommandContext } from './commands/types.js';
 import { loadConfig } from './config/load.js';
 import { redactError } from './config/redact.js';
 import { CesarError, EXIT } from './errors.js';
+import { privateUmask } from './files.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
 // The entry point: parse, dispatch, turn every error into a message and an exit code.
@@ -99,6 +100,8 @@ function parseFlags(cmd: Command, rest: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // what cesar creates (the embedded databases, logs) is for its user only, whatever the umask (issue 17)
+  privateUmask();
   const first = argv[0];
   if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(`${overview()}\n`);
