@@ -146,8 +146,11 @@ export async function startApi(deps: ApiDeps, options: ApiOptions): Promise<ApiS
     }
     hub.upgrade(req, socket, head, { release, ...(verify ? { verify } : {}) });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    // headers or body not received within the timeouts: 408, anything else the parser refused: 400
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
   });
 
   await new Promise<void>((resolve, reject) => {
