@@ -160,9 +160,10 @@ export async function run(opts) {
 
   const flat = (cond, dir) => results[cond].flatMap((s) => (dir ? s[dir] : [...s.up, ...s.down]));
   const summary = (xs) => ({ n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.reduce((a, b) => (b > a ? b : a), -Infinity) });
-  const merged = { requests: 0, seconds: 0, statuses: {}, errors: {}, byPath: {} };
+  const merged = { requests: 0, seconds: 0, staleResets: 0, statuses: {}, errors: {}, byPath: {} };
   for (const s of swarmResults) {
     merged.requests += s.requests;
+    merged.staleResets += s.staleResets;
     merged.seconds += s.seconds;
     for (const [k, v] of Object.entries(s.statuses)) merged.statuses[k] = (merged.statuses[k] ?? 0) + v;
     for (const [k, v] of Object.entries(s.errors)) merged.errors[k] = (merged.errors[k] ?? 0) + v;
@@ -413,7 +414,7 @@ function formatText(r) {
   lines.push(table(rows));
   const c = r.clientsResult;
   lines.push('');
-  lines.push(`  API clients: ${int(c.requests)} requests (${f0(c.requests / Math.max(1, c.seconds / r.runs) / r.runs)}/s while loaded); answers: ${Object.entries(c.statuses).map(([k, v]) => `${k} x${int(v)}`).join(', ')}`);
+  lines.push(`  API clients: ${int(c.requests)} requests (${f0(c.requests / Math.max(1, c.seconds / r.runs) / r.runs)}/s while loaded); answers: ${Object.entries(c.statuses).map(([k, v]) => `${k} x${int(v)}`).join(', ')}; kept-alive sockets reset as reused and retried: ${c.staleResets}`);
   const prow = [['  per request', 'n', 'p50', 'p99', 'answers']];
   for (const [p, v] of Object.entries(c.byPath).sort()) prow.push([`    ${p}`, int(v.n), `${f0(Math.max(...v.p50))} ms`, `${f0(Math.max(...v.p99))} ms`, Object.entries(v.statuses).map(([k, n]) => `${k}:${n}`).join(' ')]);
   lines.push(table(prow));

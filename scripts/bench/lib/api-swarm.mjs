@@ -45,6 +45,7 @@ process.on('message', (m) => {
     const byPath = {};
     const errors = {};
     let requests = 0;
+    let staleResets = 0;
     const agents = m.addresses.map((a) => new http.Agent({ keepAlive: true, maxSockets: m.clients, localAddress: a }));
     const client = async (i) => {
       const agent = agents[i % agents.length];
@@ -52,14 +53,22 @@ process.on('message', (m) => {
         const { path, auth } = pick(m.ids);
         const headers = auth === 'read' ? { Authorization: `Bearer ${m.readToken}` } : auth === 'api' ? { Authorization: `Bearer ${m.token}` } : {};
         const t0 = performance.now();
-        const res = await new Promise((resolve) => {
-          const req = http.get(`${m.url}${path}`, { agent, headers }, (r) => {
-            r.resume();
-            r.on('end', () => resolve({ status: r.statusCode, retryAfter: Number(r.headers['retry-after'] ?? 0) }));
+        const get = () =>
+          new Promise((resolve) => {
+            const req = http.get(`${m.url}${path}`, { agent, headers }, (r) => {
+              r.resume();
+              r.on('end', () => resolve({ status: r.statusCode, retryAfter: Number(r.headers['retry-after'] ?? 0) }));
+            });
+            req.on('error', (e) => resolve({ status: `error ${e.code ?? e.message}`, reused: req.reusedSocket }));
+            req.setTimeout(30_000, () => req.destroy(new Error('timeout after 30 s')));
           });
-          req.on('error', (e) => resolve({ status: `error ${e.code ?? e.message}` }));
-          req.setTimeout(30_000, () => req.destroy(new Error('timeout after 30 s')));
-        });
+        let res = await get();
+        // a kept-alive socket the server closed (keepAliveTimeout) just as it was reused: retried
+        // once, as HTTP clients do for an idempotent request; counted apart
+        if (res.reused && res.status === 'error ECONNRESET') {
+          staleResets++;
+          res = await get();
+        }
         const ms = performance.now() - t0;
         requests++;
         statuses[res.status] = (statuses[res.status] ?? 0) + 1;
@@ -81,6 +90,7 @@ process.on('message', (m) => {
       return {
         seconds,
         requests,
+        staleResets,
         statuses,
         errors,
         byPath: Object.fromEntries(Object.entries(byPath).map(([p, v]) => [p, { n: v.latencies.length, p50: percentile(v.latencies, 50), p99: percentile(v.latencies, 99), statuses: v.statuses }])),
