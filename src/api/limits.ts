@@ -56,7 +56,8 @@ export class ReadGate {
   }
 
   private enter(): Promise<void> {
-    if (this.running < this.limits.readConcurrency) {
+    // a free turn goes to the longest waiting read first
+    if (this.running < this.limits.readConcurrency && this.waiting.length === 0) {
       this.running++;
       return Promise.resolve();
     }
@@ -82,7 +83,13 @@ export class ReadGate {
 
   private leave(): void {
     this.running--;
-    this.waiting.shift()?.go();
+    // the next read starts in a later turn of the event loop, not in this one: the sync's database
+    // answers that arrived meanwhile are handled in between, however long the queue
+    if (this.waiting.length > 0) setImmediate(() => this.admitNext());
+  }
+
+  private admitNext(): void {
+    while (this.running < this.limits.readConcurrency && this.waiting.length > 0) this.waiting.shift()!.go();
   }
 }
 

@@ -241,7 +241,12 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
     }
     const { full } = authorize(req, route.access, ctx.rt.config.api, ctx.publicBind);
     const r = { req, res, params: match.params, query, pathname, full };
-    if (route.access === 'read') await ctx.gate.run(() => route.handler(ctx, r));
+    // a read holds its turn until its answer is written out: sending a large page costs the event
+    // loop as much as reading it, and both count against the read concurrency
+    if (route.access === 'read') await ctx.gate.run(async () => {
+      await route.handler(ctx, r);
+      if (!res.writableFinished && !res.destroyed) await new Promise<void>((done) => { res.once('finish', done); res.once('close', done); });
+    });
     else await route.handler(ctx, r);
   } catch (err) {
     sendError(res, err);
