@@ -10,6 +10,7 @@
 // Targets: no sync pass fails; the health probe never reports a database down (cesar's db.status
 // events and the monitor's /health); the critical-table lag p99 with the API load is within 1.5x
 // of the same run without it; the API clients get answers or 429, never a 5xx or a broken connection.
+// BENCH_API_LOG=<file> keeps cesar's JSON log lines there (to see each pass's duration).
 import { fork, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
