@@ -84,6 +84,8 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const cloudUrl = v('COCKROACH_DB_URL');
   registerUrlSecrets(localUrl);
   registerUrlSecrets(cloudUrl);
+  // the driver falls back to PGPASSWORD (real environment only) for a URL without a password
+  registerSecret(options.env === undefined ? process.env.PGPASSWORD : options.env.PGPASSWORD);
   if (localUrl) check(() => validateDbUrl(localUrl, localVar, cwd), undefined);
   if (cloudUrl) check(() => validateDbUrl(cloudUrl, 'COCKROACH_DB_URL', cwd), undefined);
 
@@ -104,7 +106,9 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const readToken = v('CESAR_API_READ_TOKEN');
   const metricsToken = v('CESAR_METRICS_TOKEN');
   for (const [name, value] of [['CESAR_API_TOKEN', token], ['CESAR_API_READ_TOKEN', readToken], ['CESAR_METRICS_TOKEN', metricsToken]] as const) {
-    registerSecret(value);
+    // a refused token is never shown (nor used); registering a short one would mask its letters in
+    // ordinary words of the messages ("short")
+    if (value !== undefined && value.length >= 16) registerSecret(value);
     if (value !== undefined && value.length < 16) problems.push(`${name}: too short; use at least 16 characters (e.g. \`openssl rand -hex 24\`).`);
   }
   // the same value for two of them would make the narrower one as powerful as the wider
