@@ -100,7 +100,7 @@ const BEARER = /\b(Bearer)\s+[A-Za-z0-9._~+/=-]+/g;
 
 // Each pattern above needs one of these literals: a text without any skips the patterns, which cost
 // about 0.3 ms per KB (an API page of 500 agents rows took 120 ms, blocking the event loop; issue 17).
-const MAY_MATCH = /:\/|\/\/|postgres(?:ql)?:|password|bearer/i;
+const MAY_MATCH = /:\/|\/\/|postgres:|postgresql:|password|bearer/i; // plain alternatives: V8 scans for them fast
 
 /** Returns `text` with every password, token and registered secret replaced by `***`. */
 export function redact(text: string): string {
