@@ -6,6 +6,7 @@ import type { Command, CommandContext } from './commands/types.js';
 import { loadConfig } from './config/load.js';
 import { redact, redactError } from './config/redact.js';
 import { CesarError, EXIT, isCesarError } from './errors.js';
+import { privateUmask } from './files.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { catchStopSignals, interruptedError, SIGNAL_EXIT, type StopSignal } from './signals.js';
 
@@ -118,6 +119,8 @@ function parseFlags(cmd: Command, rest: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // what cesar creates (the embedded databases, logs) is for its user only, whatever the umask (issue 17)
+  privateUmask();
   const first = argv[0];
   if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(`${overview()}\n`);

@@ -1,6 +1,7 @@
 import { assertSafeBind } from '../api/index.js';
 import { startBackground } from '../background.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
+import { checkListenHost } from '../config/load.js';
 import { redactError } from '../config/redact.js';
 import { ROLES } from '../config/types.js';
 import { EXIT, usageError } from '../errors.js';
@@ -52,7 +53,8 @@ export const headlessCommand: Command = {
     try {
       const rt = await ctx.runtime();
       const host = typeof f.host === 'string' ? f.host : rt.config.api.host;
-      if (/[\s/]/.test(host) || host === '') throw usageError('BAD_HOST', `--host: "${host}" is not a host name or address (e.g. 127.0.0.1, 0.0.0.0, ::1).`);
+      const hostProblem = checkListenHost(host, '--host');
+      if (hostProblem) throw usageError('BAD_HOST', hostProblem);
       assertSafeBind(host, rt.config.api.token);
       const log = createLogger({ level: level as LogLevel });
       const off = logEvents(rt.bus, log);
