@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import meow from 'meow';
 import { COMMANDS, findCommand } from './commands/index.js';
+import { runLogged } from './commands/logging.js';
 import type { Command, CommandContext } from './commands/types.js';
 import { loadConfig } from './config/load.js';
+import { REOPEN_SIGNAL } from './log-file.js';
 import { redactError } from './config/redact.js';
 import { CesarError, EXIT } from './errors.js';
 import { openRuntime, type Runtime } from './runtime.js';
@@ -148,26 +150,38 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   let runtime: Runtime | undefined;
+  let config: ReturnType<typeof loadConfig> | undefined;
   const ctx: CommandContext = {
     flags: cli.flags as Record<string, unknown>,
     input: cli.input,
     stdout: process.stdout,
     stderr: process.stderr,
-    async runtime() {
-      if (!runtime) {
-        const config = loadConfig();
+    config() {
+      if (!config) {
+        config = loadConfig();
         for (const w of config.warnings) process.stderr.write(`cesar: warning: ${w}\n`);
-        runtime = await openRuntime(config);
       }
+      return config;
+    },
+    async runtime() {
+      runtime ??= await openRuntime(ctx.config());
       return runtime;
     },
   };
   try {
-    return await cmd.run(ctx);
+    return cmd.logged ? await runLogged(ctx, cmd.name, cmd.run) : await cmd.run(ctx);
   } finally {
     await runtime?.close();
   }
 }
+
+// The process is called `cesar` (ps, pkill -x cesar), whatever node's path: logrotate's snippet
+// (deploy/logrotate/cesar) signals cesar processes by that name.
+process.title = 'cesar';
+
+// SIGUSR2 asks for the log file to be reopened (log-file.ts). It never kills a cesar process,
+// whichever command it runs: a rotation must not end a `cesar restore` that happens to be running.
+process.on(REOPEN_SIGNAL, () => undefined);
 
 // A reader that goes away (`cesar status | head -1`) is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

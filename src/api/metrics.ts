@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ROLES } from '../config/types.js';
 import type { Stamped } from '../events/types.js';
 import type { Runtime } from '../runtime.js';
@@ -6,6 +6,7 @@ import type { SyncScheduler } from '../sync/scheduler.js';
 import { VERSION } from '../version.js';
 import type { HealthMonitor } from './health.js';
 import type { MigrationCache } from './migration-cache.js';
+import { collectProcessMetrics } from './process-metrics.js';
 import { TableStats } from './table-stats.js';
 
 // Prometheus naming (headless.md): one prefix, `sync_`, which the old system's operators grep for;
@@ -48,7 +49,7 @@ export interface ApiMetrics {
 export function createMetrics(deps: MetricsDeps): ApiMetrics {
   const { rt, scheduler, health, migrations } = deps;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   const known = new Set(deps.tables);
   const tableLabel = (t: string): string => (known.has(t) ? t : OTHER_TABLE);
   const stats = new TableStats(rt, deps.tables, deps.tableStatsTtlMs ?? 15_000);
