@@ -62,7 +62,8 @@ async function until<T>(what: () => T | undefined | false, timeoutMs: number, wh
 
 beforeAll(async () => {
   dbs = await createTestDatabases();
-  env = { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: dbs.cloudUrl, CESAR_SYNC_LEASE_TTL: '2s' };
+  // the embedded backend serves one connection at a time and is slow on a busy machine: wait longer
+  env = { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: dbs.cloudUrl, ...(dbs.backend === 'embedded' ? { CESAR_CONNECT_TIMEOUT: '30s' } : {}) };
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cesar-logs-'));
   // the children inherit the most permissive umask: the log must be private anyway
   savedUmask = process.umask(0);
