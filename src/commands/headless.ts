@@ -42,16 +42,6 @@ export const headlessCommand: Command = {
     const level = String(f.logLevel ?? 'info');
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw usageError('BAD_LOG_LEVEL', `--log-level: "${level}" is not allowed; use one of ${LOG_LEVELS.join(', ')}.`);
 
-    // Signals are caught from the very start: one arriving while the databases start is honoured after.
-    const got: { signal: NodeJS.Signals | null } = { signal: null };
-    let wake: () => void = () => undefined;
-    const stopped = new Promise<void>((resolve) => (wake = resolve));
-    const onSignal = (s: NodeJS.Signals) => {
-      got.signal ??= s;
-      wake();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
     // the log file is opened before anything connects: a path that is refused exits 2 at once
     const file = logFileSetting(ctx);
     const logFile = file === undefined ? null : LogFile.open(file, ctx.stderr);
@@ -62,6 +52,17 @@ export const headlessCommand: Command = {
       else log.error({ event: 'log.reopen', error: r.error }, `${REOPEN_SIGNAL}: cannot reopen the log file; still writing to the old one`);
     });
     if (logFile) ctx.stderr.write(`cesar headless: logging to ${logFile.path} (JSON lines; ${REOPEN_SIGNAL} reopens it)\n`);
+
+    // Signals are caught from the very start: one arriving while the databases start is honoured after.
+    const got: { signal: NodeJS.Signals | null } = { signal: null };
+    let wake: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => (wake = resolve));
+    const onSignal = (s: NodeJS.Signals) => {
+      got.signal ??= s;
+      wake();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     try {
       const rt = await ctx.runtime();
       const host = typeof f.host === 'string' ? f.host : rt.config.api.host;
