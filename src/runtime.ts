@@ -26,8 +26,11 @@ export function notConfiguredReason(role: Role): string {
   return `not configured (set ${ROLE_VARIABLE[role]})`;
 }
 
-/** Builds the runtime: starts the embedded databases when configured so, and opens one pool per role. */
-export async function openRuntime(config: Config, options: { bus?: EventBus; poolSize?: number } = {}): Promise<Runtime> {
+/**
+ * Builds the runtime: starts the embedded databases when configured so, and opens one pool per role.
+ * `interrupt`: once aborted, the pools refuse new statements (see Db.interrupt).
+ */
+export async function openRuntime(config: Config, options: { bus?: EventBus; poolSize?: number; interrupt?: AbortSignal } = {}): Promise<Runtime> {
   const bus = options.bus ?? new EventBus();
   let embedded: EmbeddedPair | undefined;
   let urls = config.urls;
@@ -42,6 +45,7 @@ export async function openRuntime(config: Config, options: { bus?: EventBus; poo
     connectTimeoutMs: config.timeouts.connectMs,
     statementTimeoutMs: config.timeouts.statementMs,
     ...(options.poolSize ? { max: options.poolSize } : {}),
+    ...(options.interrupt ? { interrupt: options.interrupt } : {}),
   };
   const dbs: Partial<Record<Role, Db>> = {};
   for (const role of ['local', 'cloud'] as const) {

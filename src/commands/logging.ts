@@ -51,9 +51,12 @@ export async function runLogged(ctx: CommandContext, command: string, body: (ctx
   const t0 = Date.now();
   log?.info({ event: 'command.started', flags: ctx.flags, pid: process.pid }, `cesar ${command} started`);
   try {
-    const code = await body(logged);
-    log?.[code === EXIT.ok ? 'info' : 'warn']({ event: 'command.finished', exitCode: code, ms: Date.now() - t0 }, `cesar ${command} finished, exit ${code}`);
-    return code;
+    const returned = await body(logged);
+    // a command stopped by a signal that still returned exits with the signal's code (cli.ts)
+    const reason: unknown = ctx.signal.aborted ? ctx.signal.reason : undefined;
+    const code = reason instanceof CesarError ? reason.exitCode : returned;
+    log?.[code === EXIT.ok ? 'info' : 'warn']({ event: 'command.finished', exitCode: code, ms: Date.now() - t0, ...(reason instanceof CesarError ? { stoppedBy: reason.message } : {}) }, `cesar ${command} finished, exit ${code}`);
+    return returned;
   } catch (err) {
     const code = err instanceof CesarError ? err.exitCode : EXIT.failure;
     log?.error({ event: 'command.failed', exitCode: code, ms: Date.now() - t0, error: redactError(err) }, `cesar ${command} failed, exit ${code}`);

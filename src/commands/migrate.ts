@@ -82,6 +82,7 @@ async function migrate(ctx: CommandContext): Promise<number> {
   const lease = (target: Role): LeaseSettings => ({
     ttlMs,
     waitMs,
+    signal: ctx.signal,
     onWait: (h: LeaseHolder) => {
       ctx.stderr.write(`cesar: ${target}: waiting for the migration lease held by ${h.owner} since ${h.acquiredAt} (up to ${formatDuration(waitMs)})\n`);
     },
@@ -104,7 +105,8 @@ async function migrate(ctx: CommandContext): Promise<number> {
       else outcome = await apply(db, files, lease(target), rt, out);
       outcomes.push(outcome);
     } catch (err) {
-      if (err instanceof CesarError && err.exitCode === EXIT.usage) throw err;
+      // interrupted (Ctrl-C): stop here, the next target is not started
+      if (err instanceof CesarError && (err.exitCode === EXIT.usage || err.code === 'INTERRUPTED')) throw err;
       const error = err instanceof CesarError ? err.message : redactError(err);
       out(`\n  ${error}\n`);
       outcomes.push({ target, label: db.label, ok: false, error });

@@ -41,6 +41,7 @@ export const syncCommand: Command = {
           ttlMs: rt.config.sync.leaseTtlMs,
           waitMs,
           bus: rt.bus,
+          signal: ctx.signal,
           onWait: (h) => ctx.stderr.write(`cesar sync: waiting for the sync lease held by ${h.owner} (expires ${h.expiresAt})\n`),
         });
       } catch (err) {
@@ -55,7 +56,8 @@ export const syncCommand: Command = {
         ...(tables ? { tables } : {}),
         dryRun,
         deleteScan: ctx.flags.scanDeletes as 'auto' | 'always' | 'never',
-        ...(lease ? { signal: lease.lost } : {}),
+        // a lost lease or an interruption (Ctrl-C) stops the pass; the finally below releases the lease
+        signal: lease ? AbortSignal.any([lease.lost, ctx.signal]) : ctx.signal,
       });
       if (ctx.flags.json) printJson(ctx.stdout, { ...report, embedded: rt.config.embedded });
       else ctx.stdout.write(formatReport(report, rt.config.embedded));

@@ -21,6 +21,12 @@ export interface CommandContext {
   stderr: NodeJS.WritableStream;
   /** Loads and validates the configuration (once; a CesarError with exit 2 when it is wrong), without opening anything. */
   config(): Config;
+  /**
+   * Aborted when a one-shot command is interrupted (SIGINT, SIGTERM, SIGHUP): the databases then
+   * refuse new statements; pass it on to waits (a lease) and loops. Never aborted for the dashboard
+   * and headless mode, which handle signals themselves.
+   */
+  signal: AbortSignal;
   /** Loads the configuration and opens the databases; closed by the entry point. */
   runtime(): Promise<Runtime>;
 }

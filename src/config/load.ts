@@ -84,6 +84,8 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const cloudUrl = v('COCKROACH_DB_URL');
   registerUrlSecrets(localUrl);
   registerUrlSecrets(cloudUrl);
+  // the driver falls back to PGPASSWORD (real environment only) for a URL without a password
+  registerSecret(options.env === undefined ? process.env.PGPASSWORD : options.env.PGPASSWORD);
   if (localUrl) check(() => validateDbUrl(localUrl, localVar, cwd), undefined);
   if (cloudUrl) check(() => validateDbUrl(cloudUrl, 'COCKROACH_DB_URL', cwd), undefined);
 
@@ -100,7 +102,9 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const apiHost = v('CESAR_API_HOST') ?? '127.0.0.1';
   if (/[\s/]/.test(apiHost)) problems.push(`CESAR_API_HOST: "${apiHost}" is not a host name or address (e.g. 127.0.0.1, 0.0.0.0, ::1).`);
   const token = v('CESAR_API_TOKEN');
-  registerSecret(token);
+  // a refused token is never shown (nor used); registering a short one would mask its letters in
+  // ordinary words of the messages ("short")
+  if (token !== undefined && token.length >= 16) registerSecret(token);
   if (token !== undefined && token.length < 16) problems.push('CESAR_API_TOKEN: too short; use at least 16 characters (e.g. `openssl rand -hex 24`).');
 
   const syncIntervalMs = check(() => parseDuration(v('CESAR_SYNC_INTERVAL') ?? '5m', 'CESAR_SYNC_INTERVAL', { minMs: 1000, maxMs: 86_400_000 }), 300_000);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { CesarError, EXIT } from '../errors.js';
+import { PINNED_SETTINGS } from './pool.js';
 
 /** Which side of the sync an embedded database stands in for. */
 export type EmbeddedRole = 'local' | 'cloud';
@@ -48,7 +49,8 @@ interface Running {
  * waiting on another connection to the same database — that deadlocks (nothing times out).
  * For the same reason session state is shared by all connections (SET, temp tables, named
  * prepared statements — two clients preparing the same name get 42P05), startup `options` and
- * `application_name` are accepted but not applied, and statement_timeout is never enforced.
+ * `application_name` are accepted but not applied (the pinned settings are set on the session
+ * at start instead), and statement_timeout is never enforced.
  */
 export async function startEmbedded(opts: { dataDir: string; host?: string }): Promise<EmbeddedPair> {
   const host = opts.host ?? '127.0.0.1';
@@ -91,6 +93,9 @@ async function startOne(role: EmbeddedRole, dataDir: string, host: string, relea
   let server: PGLiteSocketServer | undefined;
   try {
     pglite = await PGlite.create({ dataDir });
+    // PGlite is one session and ignores the startup `options` that pin every other cesar session
+    // (src/db/pool.ts): pin the same settings on that session itself
+    await pglite.exec(Object.entries(PINNED_SETTINGS).map(([k, v]) => `SET ${k} = '${v}';`).join('\n'));
     server = new PGLiteSocketServer({ db: pglite, host, port: 0, maxConnections: MAX_CONNECTIONS });
     await server.start();
   } catch (err) {
