@@ -106,7 +106,7 @@ describe('log files of one-shot commands', () => {
 
   it('a failed run leaves its exit code and reason in the log (a cloud that refuses connections)', async () => {
     const file = path.join(dir, 'failed.log');
-    const r = await runCli(['sync', '--log-file', file, '--wait', '0s'], { ...env, COCKROACH_DB_URL: 'postgresql://nobody@127.0.0.1:1/x?sslmode=disable', CESAR_CONNECT_TIMEOUT: '2s' }, { cwd: dir });
+    const r = await runCli(['sync', '--log-file', file, '--wait', '0s'], { ...env, COCKROACH_DB_URL: 'postgresql://nobody@127.0.0.1:1/x?sslmode=disable' }, { cwd: dir });
     expect(r.code).toBe(1);
     const last = readLines(file).at(-1)!;
     expect(last).toMatchObject({ level: 'error', event: 'command.failed', exitCode: 1, command: 'sync' });
