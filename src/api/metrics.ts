@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ROLES } from '../config/types.js';
 import type { Stamped } from '../events/types.js';
 import type { Runtime } from '../runtime.js';
@@ -6,6 +6,7 @@ import type { SyncScheduler } from '../sync/scheduler.js';
 import { VERSION } from '../version.js';
 import type { HealthMonitor } from './health.js';
 import type { MigrationCache } from './migration-cache.js';
+import { collectProcessMetrics } from './process-metrics.js';
 import { TableStats } from './table-stats.js';
 
 // Prometheus naming (headless.md): one prefix, `sync_`, which the old system's operators grep for;
@@ -55,7 +56,7 @@ export function createMetrics(deps: MetricsDeps): ApiMetrics {
   // every scrape within a second (a client scraping in a loop cannot multiply that cost; issue 17);
   // the sync_ series are rendered fresh on every scrape.
   const processRegistry = new Registry();
-  collectDefaultMetrics({ register: processRegistry });
+  collectProcessMetrics(processRegistry);
   let processText: { at: number; text: Promise<string> } | null = null;
   const renderProcess = (): Promise<string> => {
     if (processText && Date.now() - processText.at < PROCESS_REUSE_MS) return processText.text;

@@ -176,6 +176,7 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
     api: { host: apiHost, port: apiPort, token, readToken, metricsToken, corsOrigins, hostnames: hostnames.map((h) => h.replace(/^\[|\]$/g, '')) },
     syncIntervalMs,
     dataDir: path.resolve(cwd, v('CESAR_DATA_DIR') ?? '.cesar'),
+    logFile: v('CESAR_LOG_FILE') === undefined ? undefined : path.resolve(cwd, v('CESAR_LOG_FILE')!),
     timeouts: { connectMs, statementMs },
     criticalTables,
     criticalPollMs,

@@ -28,6 +28,8 @@ export interface Config {
   };
   syncIntervalMs: number;
   dataDir: string;
+  /** CESAR_LOG_FILE, absolute: where headless, sync, migrate and the dashboard append JSON log lines (undefined: their defaults). */
+  logFile: string | undefined;
   /** Connection and statement timeouts for the database pools. */
   timeouts: { connectMs: number; statementMs: number };
   /** Tables that sync within about a second of a local change. */
