@@ -2,10 +2,13 @@
 import { Writable } from 'node:stream';
 import meow from 'meow';
 import { COMMANDS, findCommand } from './commands/index.js';
+import { runLogged } from './commands/logging.js';
 import type { Command, CommandContext } from './commands/types.js';
 import { loadConfig } from './config/load.js';
 import { redact, redactError } from './config/redact.js';
 import { CesarError, EXIT, isCesarError } from './errors.js';
+import { privateUmask } from './files.js';
+import { REOPEN_SIGNAL } from './log-file.js';
 import { openRuntime, type Runtime } from './runtime.js';
 import { catchStopSignals, interruptedError, SIGNAL_EXIT, type StopSignal } from './signals.js';
 
@@ -118,6 +121,8 @@ function parseFlags(cmd: Command, rest: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // what cesar creates (the embedded databases, logs) is for its user only, whatever the umask (issue 17)
+  privateUmask();
   const first = argv[0];
   if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(`${overview()}\n`);
@@ -167,6 +172,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.usage;
   }
   let runtime: Runtime | undefined;
+  let config: ReturnType<typeof loadConfig> | undefined;
   const interrupt = new AbortController();
   let stoppedBy: StopSignal | undefined;
   // The dashboard and headless mode handle signals themselves (terminal, drain); a one-shot command
@@ -191,17 +197,20 @@ async function main(argv: string[]): Promise<number> {
     stdout: cmd.name === 'dashboard' ? process.stdout : redacting(process.stdout),
     stderr: cmd.name === 'dashboard' ? process.stderr : redacting(process.stderr),
     signal: interrupt.signal,
-    async runtime() {
-      if (!runtime) {
-        const config = loadConfig();
+    config() {
+      if (!config) {
+        config = loadConfig();
         for (const w of config.warnings) process.stderr.write(`cesar: warning: ${w}\n`);
-        runtime = await openRuntime(config, { interrupt: interrupt.signal });
       }
+      return config;
+    },
+    async runtime() {
+      runtime ??= await openRuntime(ctx.config(), { interrupt: interrupt.signal });
       return runtime;
     },
   };
   try {
-    const code = await cmd.run(ctx);
+    const code = cmd.logged ? await runLogged(ctx, cmd.name, cmd.run) : await cmd.run(ctx);
     return stoppedBy ? SIGNAL_EXIT[stoppedBy] : code;
   } catch (err) {
     if (!stoppedBy) throw err;
@@ -214,6 +223,14 @@ async function main(argv: string[]): Promise<number> {
     uninstall();
   }
 }
+
+// The process is called `cesar` (ps, pkill -x cesar), whatever node's path: logrotate's snippet
+// (deploy/logrotate/cesar) signals cesar processes by that name.
+process.title = 'cesar';
+
+// SIGUSR2 asks for the log file to be reopened (log-file.ts). It never kills a cesar process,
+// whichever command it runs: a rotation must not end a `cesar restore` that happens to be running.
+process.on(REOPEN_SIGNAL, () => undefined);
 
 // A reader that goes away (`cesar status | head -1`) is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

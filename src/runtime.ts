@@ -15,8 +15,18 @@ export interface Runtime {
   maybeDb(role: Role): Db | undefined;
   /** The pool for a role; a usage error (exit 2) naming the missing variable when not configured. */
   db(role: Role): Db;
+  /**
+   * A small pool of its own for `purpose`, opened on first use (undefined when the role is not
+   * configured): 'api' for the API's reads, 'probe' for health probes. The sync, the lease
+   * heartbeat and the probes thereby never wait for a connection behind API reads (issue 17).
+   */
+  sidePool(role: Role, purpose: SidePurpose): Db | undefined;
   close(): Promise<void>;
 }
+
+/** What a side pool is for, and its size: two connections serve the API's reads, one the health probes. */
+export const SIDE_POOLS = { api: 2, probe: 1 } as const;
+export type SidePurpose = keyof typeof SIDE_POOLS;
 
 /** The variable that configures each role, for messages. */
 export const ROLE_VARIABLE: Record<Role, string> = { local: 'LOCAL_DB_URL', cloud: 'COCKROACH_DB_URL' };
@@ -52,6 +62,7 @@ export async function openRuntime(config: Config, options: { bus?: EventBus; poo
     const url = urls[role];
     if (url) dbs[role] = openDb(role, url, dbOptions);
   }
+  const side = new Map<string, Db>();
   let closed = false;
   return {
     config: { ...config, urls },
@@ -63,10 +74,21 @@ export async function openRuntime(config: Config, options: { bus?: EventBus; poo
       if (!db) throw usageError('NOT_CONFIGURED', `the ${role} database is not configured: set ${ROLE_VARIABLE[role]} (see .env.example).`);
       return db;
     },
+    sidePool(role, purpose) {
+      const url = urls[role];
+      if (!url || closed) return undefined;
+      const key = `${role}/${purpose}`;
+      let db = side.get(key);
+      if (!db) {
+        db = openDb(role, url, { ...dbOptions, max: SIDE_POOLS[purpose] });
+        side.set(key, db);
+      }
+      return db;
+    },
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all(Object.values(dbs).map((db) => db.close()));
+      await Promise.all([...Object.values(dbs), ...side.values()].map((db) => db.close()));
       await embedded?.close();
     },
   };

@@ -11,6 +11,7 @@ import { lintDirectory } from '../migrations/lint.js';
 import * as report from '../migrations/report.js';
 import { repairMigration, runMigrations, type LeaseSettings } from '../migrations/runner.js';
 import { notConfiguredReason, type Runtime } from '../runtime.js';
+import { LOG_FILE_FLAG } from './logging.js';
 import { printJson } from './output.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -22,7 +23,7 @@ const DONE = { 'dry-run': 'Every check passed; nothing was written.', status: 'N
 export const migrateCommand: Command = {
   name: 'migrate',
   summary: 'Apply the SQL migrations to both databases, with checks, a lease, status, dry-run, lint and repair',
-  usage: 'migrate [--target local|cloud|both] [--dry-run | --status | --lint | --repair NAME] [--json] [--dir PATH] [--wait DURATION]',
+  usage: 'migrate [--target local|cloud|both] [--dry-run | --status | --lint | --repair NAME] [--json] [--dir PATH] [--wait DURATION] [--log-file PATH]',
   flags: {
     // validated here rather than by meow's `choices`, whose error would not exit 2
     target: { type: 'string', default: 'both', description: 'Which database to migrate: local, cloud, or both (local first, then cloud)' },
@@ -33,7 +34,9 @@ export const migrateCommand: Command = {
     json: { type: 'boolean', description: 'Print one JSON document instead of text' },
     dir: { type: 'string', description: "Migrations folder (default: the package's migrations/)" },
     wait: { type: 'string', default: '60s', description: "How long to wait for another runner's migration lease (e.g. 0s, 30s, 5m)" },
+    logFile: LOG_FILE_FLAG,
   },
+  logged: true,
   exitCodes: '0 done (or nothing to do, no problem found), 1 a check refused the run, a migration failed, a database was unreachable, the lease stayed held, or lint found something',
   run: migrate,
 };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { CesarError, EXIT } from '../errors.js';
+import { makePrivate, privateUmask, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../files.js';
 import { PINNED_SETTINGS } from './pool.js';
 
 /** Which side of the sync an embedded database stands in for. */
@@ -55,6 +56,8 @@ interface Running {
 export async function startEmbedded(opts: { dataDir: string; host?: string }): Promise<EmbeddedPair> {
   const host = opts.host ?? '127.0.0.1';
   const root = path.resolve(opts.dataDir);
+  // the databases' files are for this user only, whatever the umask (issue 17)
+  privateUmask();
   // Both locks before any start, so a directory in use fails fast instead of after a second of WASM.
   const locks: Array<() => void> = [];
   try {
@@ -93,6 +96,8 @@ async function startOne(role: EmbeddedRole, dataDir: string, host: string, relea
   let server: PGLiteSocketServer | undefined;
   try {
     pglite = await PGlite.create({ dataDir });
+    // files unpacked from PGlite's image on first use come with mode 0666, and an older cesar left them so
+    makePrivate(dataDir);
     // PGlite is one session and ignores the startup `options` that pin every other cesar session
     // (src/db/pool.ts): pin the same settings on that session itself
     await pglite.exec(Object.entries(PINNED_SETTINGS).map(([k, v]) => `SET ${k} = '${v}';`).join('\n'));
@@ -133,14 +138,14 @@ async function closeAll(running: Running[]): Promise<void> {
 
 /** Takes `<dataDir>/cesar.lock` for this process (creating dataDir); returns its release function. */
 function acquireLock(dataDir: string): () => void {
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   // realpath: the same directory reached through a symlink must find the same lock.
   const file = path.join(fs.realpathSync(dataDir), LOCK_FILE);
   // Each round takes the lock, fails on a live holder or clears a stale one; EEXIST every
   // round means other processes keep winning the race.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       heldHere.add(file);
       return () => releaseLock(file);
     } catch (err) {

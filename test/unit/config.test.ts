@@ -38,7 +38,7 @@ describe('configuration defaults', () => {
     expect(c.environment).toBe('development');
     expect(c.embedded).toBe(true);
     expect(c.urls).toEqual({});
-    expect(c.api).toEqual({ host: '127.0.0.1', port: 8000, token: undefined, corsOrigins: [] });
+    expect(c.api).toEqual({ host: '127.0.0.1', port: 8000, token: undefined, readToken: undefined, metricsToken: undefined, corsOrigins: [], hostnames: [] });
     expect(c.syncIntervalMs).toBe(300_000);
     expect(c.criticalTables).toEqual(['agents']);
     expect(path.basename(c.dataDir)).toBe('.cesar');
