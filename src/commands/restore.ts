@@ -49,8 +49,10 @@ export const restoreCommand: Command = {
       return 1;
     }
     say(`restore: ${migrated.applied.length} migrations applied`);
-    // 3. a full copy down, parents first, as a fresh start
-    for (const t of ['sync_state', 'sync_recent', 'sync_errors']) await local.query(`DELETE FROM ${t}`).catch(() => undefined);
+    // 3. a full copy down, parents first, as a fresh start: no bookkeeping of an earlier life of this
+    // database may survive (a base entry says "both sides had this row": with the row absent here,
+    // the key scan would take that for a local delete and propagate it to the cloud)
+    for (const t of ['sync_state', 'sync_base', 'sync_errors']) await local.query(`DELETE FROM ${t}`).catch(() => undefined);
     await ensureLeaseTable(cloud);
     const lease = await acquireLease(cloud, { name: 'sync', ttlMs: rt.config.sync.leaseTtlMs, waitMs: 60_000, bus: rt.bus, signal: ctx.signal });
     let copied = 0;

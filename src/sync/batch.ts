@@ -1,178 +1,362 @@
 import type pg from 'pg';
+import { redactError } from '../config/redact.js';
 import type { Role } from '../config/types.js';
-import type { Queryable } from '../db/pool.js';
-import { decide, type Classified, type ConflictInfo, type Decision, type Strategy } from './decide.js';
+import { sqlStateOf } from '../db/errors.js';
+import type { Db } from '../db/pool.js';
+import { withTransaction, type RetryOptions } from '../db/tx.js';
+import { CesarError, isCesarError } from '../errors.js';
+import { readBase, writeBase } from './base.js';
+import { acknowledge, logChange, logConflicts, type ChangeEntry, type ConflictLog } from './changes.js';
+import { crashPoint, isSimulatedCrash } from './crash.js';
+import { decide, type ConflictInfo, type Decision, type Strategy } from './decide.js';
 import type { SyncTable } from './registry.js';
-import { classifySql, jsonArray, upsertSql, type Guard } from './sql.js';
-import type { Direction } from './state.js';
-import { compareTs, microsToTs, tsToMicros } from './timestamps.js';
-
-/** One row read from the source. */
-export interface SourceRow {
-  id: string;
-  ts: string;
-  doc: string;
-}
-
-/** A conflict to log, with both versions as JSON text (null for a side where the row is gone). */
-export interface ConflictRecord extends ConflictInfo {
-  table: string;
-  rowId: string;
-  localDoc: string | null;
-  cloudDoc: string | null;
-}
-
-/** One row's classification and decision. */
-export interface Planned {
-  row: SourceRow;
-  classified: Classified;
-  decision: Decision;
-  /** The target's version, when the row is a conflict candidate. */
-  targetDoc: string | null;
-  /** Already written by the classifying statement (a row the target did not have). */
-  inserted: boolean;
-}
-
-/** What one batch did (or, in a dry run, would do). */
-export interface BatchOutcome {
-  inserted: string[];
-  updated: string[];
-  skipped: number;
-  conflicts: ConflictRecord[];
-  /** Target versions that won a conflict, to be written back to the source (`ts`: their updated_at). */
-  writeBacks: Array<{ id: string; ts: string; doc: string; guard: Guard }>;
-}
-
-interface ClassifyRow {
-  id: string;
-  missing: boolean;
-  inserted: boolean;
-  same: boolean;
-  cmp: number | null;
-  target_changed: boolean;
-  existed_before: boolean;
-  target_ts: string | null;
-  target_doc: string | null;
-}
+import { clearRowErrors, isRowError, recordRowErrors, type FailedRow } from './row-errors.js';
+import { columnArrays, jsonColumns, rawRows, rowDoc, toSyncRows, type SyncRow } from './rows.js';
+import { classifySql, insertSql, readByIdsSql, updateSql } from './sql.js';
+import { recordBatch, type Counts, type Direction } from './state.js';
+import type { Key } from './timestamps.js';
 
 /** The role each side of a direction plays. */
 export function rolesOf(direction: Direction): { source: Role; target: Role } {
   return direction === 'up' ? { source: 'local', target: 'cloud' } : { source: 'cloud', target: 'local' };
 }
 
-/** The guard for writing to a role: ties go to the cloud, so a write to local may replace an equal timestamp. */
-export function guardFor(target: Role): Guard {
-  return target === 'local' ? 'newer-or-tie' : 'newer';
+/** The reverse direction. */
+export function reverse(direction: Direction): Direction {
+  return direction === 'up' ? 'down' : 'up';
+}
+
+/** Everything one table's pass in one direction needs, decided once. */
+export interface TableRun {
+  table: SyncTable;
+  direction: Direction;
+  source: Role;
+  target: Role;
+  local: Db;
+  cloud: Db;
+  /** This local database's site id (names the change log entries it writes). */
+  siteId: string;
+  strategy: Strategy;
+  passId: string;
+  dryRun: boolean;
+  /** cesar's bookkeeping tables exist (a dry run on a new database has none to read). */
+  bookkeeping: boolean;
+  retry: RetryOptions;
+  /**
+   * Base versions written to the cloud by this run whose local bookkeeping may not have committed
+   * yet (it overlaps the next batch): read before the base table, so that a row read twice in one
+   * run is not taken for a conflict.
+   */
+  pendingBase: Map<string, string>;
+}
+
+/** Creates the context of one table's pass in one direction. */
+export function tableRun(
+  table: SyncTable,
+  direction: Direction,
+  dbs: { local: Db; cloud: Db },
+  settings: { siteId: string; strategy: Strategy; passId: string; dryRun: boolean; bookkeeping: boolean; retry: RetryOptions },
+): TableRun {
+  return { table, direction, ...rolesOf(direction), ...dbs, ...settings, pendingBase: new Map() };
+}
+
+function dbOf(run: TableRun, role: Role): Db {
+  return role === 'local' ? run.local : run.cloud;
+}
+
+/** A conflict the target won: the source gets the target's version. */
+interface KeepTarget {
+  row: SyncRow;
+  targetRow: SyncRow;
+  conflict: ConflictInfo;
+}
+
+/** What one batch did (or, dry, would do). */
+export interface BatchOutcome {
+  inserted: string[];
+  updated: string[];
+  /** Rows left as they are (identical, or the target's change is newer, or deleted there). */
+  skipped: number;
+  /** Conflicts resolved (logged), with both versions. */
+  conflicts: ConflictLog[];
+  /** Ids whose source got the target's version (conflicts the target won). */
+  writtenBack: string[];
+  /** Rows the target refused (parked under this direction). */
+  failed: FailedRow[];
+  /** Target winners the source refused (parked under the reverse direction). */
+  failedBack: FailedRow[];
+  /** Change log entries of cloud writes, acknowledged by the bookkeeping. */
+  entries: ChangeEntry[];
+  /** Identical rows whose base is not recorded yet (recorded by the bookkeeping when the target is the cloud). */
+  sameBase: Key[];
+  /** Conflicts the target won, still to be written back to the source. */
+  keep: KeepTarget[];
+}
+
+function emptyOutcome(): BatchOutcome {
+  return { inserted: [], updated: [], skipped: 0, conflicts: [], writtenBack: [], failed: [], failedBack: [], entries: [], sameBase: [], keep: [] };
+}
+
+function merge(into: BatchOutcome, o: BatchOutcome): void {
+  into.inserted.push(...o.inserted);
+  into.updated.push(...o.updated);
+  into.skipped += o.skipped;
+  into.conflicts.push(...o.conflicts);
+  into.writtenBack.push(...o.writtenBack);
+  into.failed.push(...o.failed);
+  into.failedBack.push(...o.failedBack);
+  into.entries.push(...o.entries);
+  into.sameBase.push(...o.sameBase);
+  into.keep.push(...o.keep);
+}
+
+/** The counters of a batch. */
+export function batchCounts(o: BatchOutcome, read: number): Counts {
+  return {
+    read,
+    applied: o.inserted.length + o.updated.length + o.writtenBack.length,
+    skipped: o.skipped,
+    conflicts: o.conflicts.length,
+    deleted: 0,
+    errors: o.failed.length + o.failedBack.length,
+  };
+}
+
+function conflictLog(run: TableRun, id: string, info: ConflictInfo, sourceRow: SyncRow | null, targetRow: SyncRow | null): ConflictLog {
+  const doc = (role: Role) => rowDoc(run.table, role === run.source ? sourceRow : targetRow, jsonColumns(run.table, role));
+  return { table: run.table.name, rowId: id, localDoc: doc('local'), cloudDoc: doc('cloud'), winner: info.winner, strategy: info.strategy, reason: info.reason, passId: run.passId };
 }
 
 /**
- * Classifies a page against the target (exact comparisons in SQL) and decides each row (pure).
- * With `insertMissing` (a real pass, inside the target's transaction) the classifying statement
- * also inserts the rows the target lacks, except versions this direction already copied.
+ * Runs `apply` on a batch; a batch the database refuses (a constraint or data error of some row)
+ * or that keeps losing serialization races is halved and each half applied on its own: a bad row
+ * is isolated in O(k log n) transactions and parked, the rest goes through.
  */
-export async function planBatch(
-  client: Queryable,
-  table: SyncTable,
-  direction: Direction,
-  rows: SourceRow[],
-  marks: { sourceHigh: string | null; targetHigh: string | null },
-  strategy: Strategy,
-  /** Versions this direction already processed (id -> updated_at): a re-read, not a change. */
-  seen: Map<string, string>,
-  insertMissing = false,
-  /** Target versions the reverse direction knows (id -> updated_at): the target did not change since. */
-  known: Map<string, string> = new Map(),
-): Promise<Planned[]> {
-  const { source } = rolesOf(direction);
-  const isNew = (row: SourceRow) => !(seen.has(row.id) && compareTs(seen.get(row.id)!, row.ts) === 0);
-  const params: unknown[] = [jsonArray(rows.map((r) => r.doc)), marks.sourceHigh, marks.targetHigh];
-  if (insertMissing) params.push(rows.filter((r) => !isNew(r)).map((r) => r.id));
-  const res = await client.query<ClassifyRow>(classifySql(table, insertMissing), params);
-  const byId = new Map(res.rows.map((r) => [r.id, r]));
+async function splitting<T>(items: T[], apply: (batch: T[]) => Promise<BatchOutcome>, park: (item: T, err: unknown) => FailedRow): Promise<BatchOutcome> {
+  try {
+    return await apply(items);
+  } catch (err) {
+    if (isSimulatedCrash(err)) throw err;
+    const rowError = isRowError(err);
+    if (!rowError && !isCesarError(err, 'RETRIES_EXHAUSTED')) throw err;
+    if (items.length === 1) {
+      if (!rowError) throw err;
+      const out = emptyOutcome();
+      out.failed.push(park(items[0]!, err));
+      return out;
+    }
+    const mid = items.length >> 1;
+    const out = await splitting(items.slice(0, mid), apply, park);
+    merge(out, await splitting(items.slice(mid), apply, park));
+    return out;
+  }
+}
+
+function failure(id: string, err: unknown): FailedRow {
+  const sqlState = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
+  return { id, ...(sqlState ? { sqlState } : {}), message: redactError(err) };
+}
+
+interface Classified {
+  present: boolean;
+  ts: string | null;
+  same: boolean;
+}
+
+async function classify(run: TableRun, q: Db | pg.PoolClient, rows: SyncRow[]): Promise<Map<string, Classified>> {
+  const res = await rawRows(q, classifySql(run.table, run.target), columnArrays(run.table, rows));
+  return new Map(res.map((r) => [r[0]!, { present: r[1] === 't', ts: r[2] ?? null, same: r[3] === 't' }]));
+}
+
+/** The base of each row: what this run wrote (not yet recorded, maybe), else the table. */
+async function baseOf(run: TableRun, ids: string[]): Promise<Map<string, string>> {
+  const base = run.bookkeeping ? await readBase(run.local, run.table.name, ids) : new Map<string, string>();
+  for (const id of ids) {
+    const pending = run.pendingBase.get(id);
+    if (pending !== undefined) base.set(id, pending);
+  }
+  return base;
+}
+
+function decideAll(run: TableRun, rows: SyncRow[], classified: Map<string, Classified>, base: Map<string, string>): Decision[] {
   return rows.map((row) => {
-    const c = byId.get(row.id);
-    if (!c) throw new Error(`classification lost row ${row.id} of ${table.name}`);
-    const classified: Classified = {
-      id: row.id,
-      missing: c.missing,
-      same: c.same,
-      cmp: c.cmp === null ? null : (Math.sign(Number(c.cmp)) as 1 | 0 | -1),
-      // exact: a version is new unless this direction already processed that very version
-      sourceNew: isNew(row),
-      // a target version the reverse direction knows (cesar wrote it, or read it) is not a change
-      // on the target, whatever the high marks say (passes in one direction only never move them)
-      targetChanged: c.target_changed && !(c.target_ts !== null && known.has(row.id) && compareTs(known.get(row.id)!, c.target_ts) === 0),
-      sourceExistedBefore: c.existed_before,
-    };
-    const decision = decide(classified, source, strategy);
-    // an inserted row was missing and new: decide() writes it (never a skip or keep-target)
-    if (c.inserted && decision.action !== 'write') throw new Error(`row ${row.id} of ${table.name} was inserted but decided ${decision.action}`);
-    return { row, classified, decision, targetDoc: c.target_doc, inserted: c.inserted };
+    const c = classified.get(row.id);
+    if (!c) throw new Error(`classification lost row ${row.id} of ${run.table.name}`);
+    return decide({ sourceTs: row.ts, target: c.present ? { ts: c.ts!, same: c.same } : null, baseTs: base.get(row.id) ?? null }, run.source, run.strategy);
   });
 }
 
-/** Turns a plan into an outcome, and writes it to the target through `client` (none in a dry run). */
-export async function executePlan(client: pg.PoolClient | null, table: SyncTable, direction: Direction, plan: Planned[]): Promise<BatchOutcome> {
-  const { source, target } = rolesOf(direction);
-  const out: BatchOutcome = { inserted: [], updated: [], skipped: 0, conflicts: [], writeBacks: [] };
-  const guarded: string[] = [];
-  const forced: string[] = [];
-  for (const { row, classified, decision, targetDoc, inserted } of plan) {
-    if (decision.action === 'skip') {
-      out.skipped++;
-      continue;
-    }
-    if (decision.conflict) {
-      const otherDoc = decision.conflict.reason === 'update-delete' ? null : targetDoc;
-      out.conflicts.push({
-        ...decision.conflict,
-        table: table.name,
-        rowId: row.id,
-        localDoc: source === 'local' ? row.doc : otherDoc,
-        cloudDoc: source === 'cloud' ? row.doc : otherDoc,
+/**
+ * Applies a batch of source rows: the data half (the target's transaction, then winners written
+ * back to the source) and the bookkeeping half (one local transaction). Returns the outcome; the
+ * bookkeeping is returned as a promise so that the caller can overlap it with the next batch.
+ * `progress` is the watermark and high mark to record (null for rows retried by id).
+ */
+export async function applyBatch(
+  run: TableRun,
+  rows: SyncRow[],
+  progress: { watermark: Key | null; high: string | null },
+  /** The previous batch's bookkeeping: batches record in order. */
+  after: Promise<void> = Promise.resolve(),
+): Promise<{ outcome: BatchOutcome; booked: Promise<void> }> {
+  const base = await baseOf(run, rows.map((r) => r.id));
+  if (run.dryRun) return { outcome: await dryRun(run, rows, base), booked: after };
+  const outcome = await splitting(rows, (batch) => targetTransaction(run, batch, base), (row, err) => failure(row.id, err));
+  if (outcome.inserted.length + outcome.updated.length > 0) crashPoint('batch:target-committed');
+  const keep = outcome.keep;
+  outcome.keep = [];
+  if (keep.length > 0) {
+    const back = await splitting(keep, (items) => sourceTransaction(run, items), (item, err) => failure(item.row.id, err));
+    outcome.writtenBack.push(...back.writtenBack);
+    outcome.conflicts.push(...back.conflicts);
+    outcome.entries.push(...back.entries);
+    outcome.failedBack.push(...back.failed);
+    outcome.skipped += keep.length - back.writtenBack.length - back.failed.length;
+    crashPoint('batch:source-committed');
+  }
+  // cloud writes this run made: their base is recorded by the bookkeeping below, which the next batch may overtake
+  for (const e of outcome.entries) for (const k of e.puts) run.pendingBase.set(k.id, k.ts);
+  for (const k of outcome.sameBase) run.pendingBase.set(k.id, k.ts);
+  const booked = after.then(() => bookkeeping(run, rows.length, outcome, progress));
+  booked.catch(() => undefined); // awaited by the caller; a rejection must not go unhandled meanwhile
+  return { outcome, booked };
+}
+
+/** The target's transaction: classify, decide, write; the base and conflicts with it when the target is local, a change log entry when it is the cloud. */
+async function targetTransaction(run: TableRun, batch: SyncRow[], base: Map<string, string>): Promise<BatchOutcome> {
+  return withTransaction(
+    dbOf(run, run.target),
+    async (client) => {
+      if (run.target === 'local') await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      const out = emptyOutcome();
+      const classified = await classify(run, client, batch);
+      const decisions = decideAll(run, batch, classified, base);
+      // the target's versions of conflicting rows: logged, and written back when they win
+      const conflictIds = batch.filter((_, i) => decisions[i]!.action === 'keep-target' || (decisions[i]!.action === 'write' && (decisions[i] as { conflict?: ConflictInfo }).conflict)).map((r) => r.id);
+      const targetRows = conflictIds.length ? new Map(toSyncRows(run.table, await rawRows(client, readByIdsSql(run.table), [conflictIds])).map((r) => [r.id, r])) : new Map<string, SyncRow>();
+      const inserts: SyncRow[] = [];
+      const updates: SyncRow[] = [];
+      batch.forEach((row, i) => {
+        const d = decisions[i]!;
+        if (d.action === 'write') (d.insert ? inserts : updates).push(row);
+        else if (d.action === 'keep-target') {
+          const targetRow = targetRows.get(row.id);
+          if (targetRow) out.keep.push({ row, targetRow, conflict: d.conflict });
+          else out.skipped++; // gone since it was classified: the next pass looks again
+        } else {
+          out.skipped++;
+          if (d.why === 'same' && d.recordBase) out.sameBase.push({ id: row.id, ts: row.ts });
+        }
       });
-    }
-    if (decision.action === 'keep-target') {
-      out.skipped++;
-      if (targetDoc) {
-        const ts = microsToTs(tsToMicros(String((JSON.parse(targetDoc) as { updated_at: string }).updated_at)));
-        out.writeBacks.push({ id: row.id, ts, doc: targetDoc, guard: decision.force ? 'force' : guardFor(source) });
+      const inserted = new Set(inserts.length ? (await rawRows(client, insertSql(run.table, run.target), columnArrays(run.table, inserts))).map((r) => r[0]!) : []);
+      const expected = updates.map((r) => classified.get(r.id)!.ts);
+      const updated = new Set(updates.length ? (await rawRows(client, updateSql(run.table, run.target), [expected, ...columnArrays(run.table, updates)])).map((r) => r[0]!) : []);
+      const written: Key[] = [];
+      batch.forEach((row, i) => {
+        const d = decisions[i]!;
+        if (d.action !== 'write') return;
+        if (!inserted.has(row.id) && !updated.has(row.id)) {
+          out.skipped++; // the target changed under the compare-and-swap: the next pass looks again
+          return;
+        }
+        (d.insert ? out.inserted : out.updated).push(row.id);
+        written.push({ id: row.id, ts: row.ts });
+        if (d.conflict) out.conflicts.push(conflictLog(run, row.id, d.conflict, row, targetRows.get(row.id) ?? null));
+      });
+      // the base and the conflicts commit with the write: in this transaction when the target is
+      // the local database; in the cloud's change log entry otherwise (recorded locally when acknowledged)
+      if (run.target === 'local') {
+        await writeBase(client, run.table.name, [...written, ...out.sameBase]);
+        await logConflicts(client, out.conflicts);
+        out.sameBase = [];
+      } else if (written.length > 0) {
+        out.entries.push(await logChange(client, run.siteId, run.table.name, written, [], out.conflicts));
       }
-      continue;
-    }
-    if (!inserted) (decision.force ? forced : guarded).push(row.doc);
-    (classified.missing ? out.inserted : out.updated).push(row.id);
-  }
-  if (client) {
-    if (guarded.length) await client.query(upsertSql(table, guardFor(target)), [jsonArray(guarded)]);
-    if (forced.length) await client.query(upsertSql(table, 'force'), [jsonArray(forced)]);
-  }
+      return out;
+    },
+    run.retry,
+  );
+}
+
+/** Writes target winners back to the source (compare-and-swap on the source's version). */
+async function sourceTransaction(run: TableRun, items: KeepTarget[]): Promise<BatchOutcome> {
+  return withTransaction(
+    dbOf(run, run.source),
+    async (client) => {
+      if (run.source === 'local') await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+      const out = emptyOutcome();
+      const rows = items.map((i) => i.targetRow);
+      const updated = new Set((await rawRows(client, updateSql(run.table, run.source), [items.map((i) => i.row.ts), ...columnArrays(run.table, rows)])).map((r) => r[0]!));
+      const written: Key[] = [];
+      const conflicts: ConflictLog[] = [];
+      for (const item of items) {
+        if (!updated.has(item.row.id)) continue;
+        out.writtenBack.push(item.row.id);
+        written.push({ id: item.row.id, ts: item.targetRow.ts });
+        conflicts.push(conflictLog(run, item.row.id, item.conflict, item.row, item.targetRow));
+      }
+      if (run.source === 'local') {
+        await writeBase(client, run.table.name, written);
+        await logConflicts(client, conflicts);
+      } else if (written.length > 0) {
+        out.entries.push(await logChange(client, run.siteId, run.table.name, written, [], conflicts));
+      }
+      out.conflicts = conflicts;
+      return out;
+    },
+    run.retry,
+  );
+}
+
+/**
+ * The bookkeeping of a batch, one local transaction after its data committed: the base and
+ * conflicts of the cloud writes (acknowledging their log entries), parked and unparked rows, the
+ * watermark and the counters.
+ */
+async function bookkeeping(run: TableRun, read: number, o: BatchOutcome, progress: { watermark: Key | null; high: string | null }): Promise<void> {
+  const back = reverse(run.direction);
+  await withTransaction(
+    run.local,
+    async (client) => {
+      await acknowledge(client, o.entries);
+      if (o.sameBase.length) await writeBase(client, run.table.name, o.sameBase);
+      await recordRowErrors(client, run.table.name, run.direction, o.failed);
+      await recordRowErrors(client, run.table.name, back, o.failedBack);
+      await clearRowErrors(client, run.table.name, run.direction, [...o.inserted, ...o.updated]);
+      await clearRowErrors(client, run.table.name, back, o.writtenBack);
+      await recordBatch(client, run.table.name, run.direction, progress.watermark, progress.high, batchCounts(o, read));
+    },
+    run.retry,
+  );
+  crashPoint('batch:bookkeeping-committed');
+}
+
+/** A dry run: classify and decide, outside any transaction, and report what a real batch would do. */
+async function dryRun(run: TableRun, rows: SyncRow[], base: Map<string, string>): Promise<BatchOutcome> {
+  const out = emptyOutcome();
+  const classified = await classify(run, dbOf(run, run.target), rows);
+  const decisions = decideAll(run, rows, classified, base);
+  rows.forEach((row, i) => {
+    const d = decisions[i]!;
+    if (d.action === 'write') (d.insert ? out.inserted : out.updated).push(row.id);
+    else if (d.action === 'keep-target') out.writtenBack.push(row.id);
+    else out.skipped++;
+    const conflict = d.action === 'skip' ? undefined : d.conflict;
+    if (conflict) out.conflicts.push(conflictLog(run, row.id, conflict, row, null));
+  });
   return out;
 }
 
-/** Writes target winners back to the source (in the source's transaction). */
-export async function writeBack(client: pg.PoolClient, table: SyncTable, writeBacks: BatchOutcome['writeBacks']): Promise<void> {
-  for (const guard of ['newer', 'newer-or-tie', 'force'] as const) {
-    const docs = writeBacks.filter((w) => w.guard === guard).map((w) => w.doc);
-    if (docs.length) await client.query(upsertSql(table, guard), [jsonArray(docs)]);
-  }
+/** Rows parked for this table and direction, retried by id at the start of each pass. */
+export async function parkedIds(local: Db, table: string, direction: Direction): Promise<string[]> {
+  const { rows } = await local.query<{ row_id: string }>('SELECT row_id::text AS row_id FROM sync_errors WHERE table_name = $1 AND direction = $2 ORDER BY row_id LIMIT 1000', [table, direction]);
+  return rows.map((r) => r.row_id);
 }
 
-/** Logs conflicts with both versions in the local database (in the caller's transaction). */
-export async function logConflicts(client: pg.PoolClient, conflicts: ConflictRecord[], passId: string): Promise<void> {
-  if (conflicts.length === 0) return;
-  const items = conflicts.map(
-    (c) =>
-      `{"table_name":${JSON.stringify(c.table)},"row_id":${JSON.stringify(c.rowId)},"local_version":${c.localDoc ?? 'null'},` +
-      `"cloud_version":${c.cloudDoc ?? 'null'},"winner":${JSON.stringify(c.winner)},"strategy":${JSON.stringify(c.strategy)},` +
-      `"reason":${JSON.stringify(c.reason)},"pass_id":${JSON.stringify(passId)}}`,
-  );
-  await client.query(
-    `INSERT INTO sync_conflicts (table_name, row_id, local_version, cloud_version, local_updated_at, cloud_updated_at, winner, strategy, reason, pass_id)
-     SELECT table_name, row_id, local_version, cloud_version,
-            (local_version->>'updated_at')::timestamptz, (cloud_version->>'updated_at')::timestamptz,
-            winner, strategy, reason, pass_id
-       FROM jsonb_populate_recordset(NULL::sync_conflicts, $1::jsonb)`,
-    [`[${items.join(',')}]`],
-  );
+/** Reads rows of a table by id from one side (whole rows, exact text). */
+export async function readRows(run: TableRun, role: Role, ids: string[]): Promise<SyncRow[]> {
+  if (ids.length === 0) return [];
+  return toSyncRows(run.table, await rawRows(dbOf(run, role), readByIdsSql(run.table), [ids]));
 }
+
+export { clearRowErrors };

@@ -3,51 +3,31 @@ import { redactError } from '../config/redact.js';
 import type { Role } from '../config/types.js';
 import { sqlStateOf } from '../db/errors.js';
 import type { Db } from '../db/pool.js';
-import { withTransaction, type RetryOptions } from '../db/tx.js';
-import { CesarError, isCesarError } from '../errors.js';
+import type { RetryOptions } from '../db/tx.js';
+import { CesarError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
-import { executePlan, logConflicts, planBatch, rolesOf, writeBack, type BatchOutcome, type SourceRow } from './batch.js';
+import { applyBatch, parkedIds, readRows, rolesOf, tableRun, type BatchOutcome, type TableRun } from './batch.js';
+import { ensureChangeLog, recoverChanges, trimChanges } from './changes.js';
+import { crashPoint, isSimulatedCrash } from './crash.js';
 import type { Strategy } from './decide.js';
 import { readHorizon, type Horizon } from './horizon.js';
+import { reconcileTable } from './reconcile.js';
 import { followsContract, INTERNAL_TABLES, loadRegistry, readColumns, type Registry, type SyncTable } from './registry.js';
-import { scanDeletes } from './deletes.js';
-import { accumulate, batchCounts, countFuture, emptyReport, FUTURE_SKEW_MS, mergeOutcome, type PassReport, type TableReport } from './report.js';
-import { clearRowErrors, isRowError, isUnreachable, recordRowErrors, type FailedRow } from './row-errors.js';
-import { readByIdsSql, readPageSql } from './sql.js';
-import {
-  addCounts,
-  ensureStateTables,
-  readLedger,
-  readStates,
-  recordRecent,
-  forgetRecent,
-  recordBatch,
-  recordPassEnd,
-  stateKey,
-  stateTablesExist,
-  zeroCounts,
-  type Direction,
-  type TableState,
-} from './state.js';
+import { accumulate, countFuture, emptyReport, FUTURE_SKEW_MS, type PassReport, type TableReport } from './report.js';
+import { isUnreachable } from './row-errors.js';
+import { rawRows, toSyncRows, type SyncRow } from './rows.js';
+import { readPageSql } from './sql.js';
+import { addCounts, DIRECTIONS, ensureStateTables, readSiteId, readStates, recordPassEnd, stateKey, stateTablesExist, zeroCounts, type Direction, type TableState } from './state.js';
 import { compareKeys, maxTs, NIL_UUID, type Key } from './timestamps.js';
 
 export type { PassReport, TableReport } from './report.js';
-
-/** What a direction knew when its pass started. */
-interface Marks {
-  /** The newest updated_at this direction had read. */
-  sourceHigh: string | null;
-  /** The newest updated_at the reverse direction had read (of this direction's target). */
-  targetHigh: string | null;
-  /** The reverse direction's watermark: it reads back only what lies above it. */
-  reverseWatermark: Key | null;
-}
 
 /** How a pass runs: whether it writes, and whether cesar's bookkeeping tables exist to read (decided once per pass). */
 interface PassMode {
   dryRun: boolean;
   bookkeeping: boolean;
   tail: boolean;
+  passId: string;
 }
 
 /** Engine settings (defaults in DEFAULT_ENGINE_OPTIONS). */
@@ -56,9 +36,11 @@ export interface EngineOptions {
   batchSize: number;
   /** Pages grow up to this size during bulk loads (every row of the previous page applied cleanly); default 4x batchSize. */
   maxBatchSize: number;
+  /** About how many bytes (stored size) one page carries; a single larger row still goes, alone. */
+  pageBytes: number;
   overlapMs: number;
   maxHoldBackMs: number;
-  /** Hard deletes are found by a key scan at most this often in `auto` mode. */
+  /** Hard deletes (and what polling cannot see) are found by a key scan at most this often in `auto` mode. */
   deleteScanIntervalMs: number;
   defaultStrategy: Strategy;
   strategies: Record<string, Strategy>;
@@ -70,6 +52,7 @@ export interface EngineOptions {
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   batchSize: 500,
   maxBatchSize: 2000,
+  pageBytes: 8 * 1024 * 1024,
   overlapMs: 5000,
   maxHoldBackMs: 15 * 60_000,
   deleteScanIntervalMs: 10 * 60_000,
@@ -85,7 +68,7 @@ export interface PassOptions {
   /** Limit to these tables (already validated against the registry's names). */
   tables?: string[];
   dryRun?: boolean;
-  /** Key scan for hard deletes: always, when due (default), or never. */
+  /** Key scan (hard deletes, writes polling cannot see): always, when due (default), or never. */
   deleteScan?: 'always' | 'auto' | 'never';
   /**
    * A tail pass reads only what was committed after the last row this process read of each table
@@ -99,18 +82,20 @@ export interface PassOptions {
 
 /**
  * The bi-directional sync engine. Stateless between passes apart from caches: everything it must
- * remember lives in the local database (sync_state, sync_conflicts, sync_errors), so a killed
- * process loses nothing and another process can take over.
+ * remember lives in the local database (sync_state, sync_base, sync_conflicts, sync_errors) and
+ * the cloud's change log, so a killed process loses nothing and another process can take over.
  */
 export class SyncEngine {
   private readonly opts: EngineOptions;
-  private stateReady = false;
+  private prepared = false;
+  private siteId: string | null = null;
+  /** Set until a pass has checked the change log for cloud writes a dead process never recorded. */
+  private needsRecovery = true;
   private running: Promise<PassReport> | null = null;
   private cachedRegistry: { at: number; value: Promise<Registry> } | null = null;
   /** The last key this process read per table and direction (where a tail pass starts). */
   private readonly positions = new Map<string, Key>();
-  /** Whether sync_errors may hold parked rows per table and direction (unknown counts as yes). */
-  private readonly parked = new Map<string, boolean>();
+  private lastTrim = 0;
 
   constructor(
     private readonly local: Db,
@@ -155,17 +140,28 @@ export class SyncEngine {
     this.running = pass;
     try {
       return await pass;
+    } catch (err) {
+      // a pass cut short may have committed cloud writes it did not record: look before the next one writes
+      this.needsRecovery = true;
+      throw err;
     } finally {
       this.running = null;
     }
   }
 
-  private db(role: Role): Db {
-    return role === 'local' ? this.local : this.cloud;
-  }
-
   private strategyFor(table: string): Strategy {
     return this.opts.strategies[table] ?? this.opts.defaultStrategy;
+  }
+
+  /** Creates cesar's tables (local bookkeeping, the cloud's change log) once per process, and reads the site id. */
+  private async prepare(): Promise<string> {
+    if (!this.prepared) {
+      await ensureStateTables(this.local);
+      await ensureChangeLog(this.cloud);
+      this.prepared = true;
+    }
+    this.siteId ??= await readSiteId(this.local, randomUUID());
+    return this.siteId;
   }
 
   private async pass(options: PassOptions): Promise<PassReport> {
@@ -178,16 +174,22 @@ export class SyncEngine {
       const tail = options.tail === true && !dryRun;
       // a tail pass fails on its first statement if a database is down; the next normal pass records it
       if (!tail) await this.checkReachable(options);
-      if (!dryRun && !this.stateReady) {
-        await ensureStateTables(this.local);
-        this.stateReady = true;
-      }
+      const bookkeeping = !dryRun || (await stateTablesExist(this.local));
+      const siteId = dryRun ? (bookkeeping ? await this.readSite() : 'dry-run') : await this.prepare();
       const registry = await this.registry();
       if (registry.drift.size > 0) this.invalidateRegistry(); // re-check drifted tables every pass
+      if (!dryRun && this.needsRecovery) {
+        const recovered = await recoverChanges(this.local, this.cloud, siteId, this.opts.retry, new Set(registry.tables.map((t) => t.name)));
+        if (recovered > 0) {
+          this.bus.emit({ type: 'log', level: 'info', message: `recorded ${recovered} cloud write(s) of an earlier pass that stopped before recording them` });
+          crashPoint('recovery:committed');
+        }
+        this.needsRecovery = false;
+      }
       const wanted = options.tables ? new Set(options.tables) : null;
       const scope = registry.tables.filter((t) => !wanted || wanted.has(t.name));
-      const mode: PassMode = { dryRun, bookkeeping: !dryRun || (await stateTablesExist(this.local)), tail };
-      const states = mode.bookkeeping ? await readStates(this.local) : new Map<string, TableState>();
+      const mode: PassMode = { dryRun, bookkeeping, tail, passId };
+      const states = bookkeeping ? await readStates(this.local) : new Map<string, TableState>();
       const flavors = { local: (await this.local.info()).flavor, cloud: (await this.cloud.info()).flavor };
       const reports: TableReport[] = [];
       const drift: Record<string, string> = {};
@@ -200,18 +202,39 @@ export class SyncEngine {
           this.bus.emit({ type: 'sync.table.error', table: name, direction, error: why });
         }
       }
+      const runOf = (table: SyncTable, direction: Direction): TableRun =>
+        tableRun(table, direction, { local: this.local, cloud: this.cloud }, { siteId, strategy: this.strategyFor(table.name), passId, dryRun, bookkeeping, retry: this.opts.retry });
       for (const direction of directions) {
         for (const table of scope) {
           options.signal?.throwIfAborted();
-          reports.push(await this.syncTable(table, direction, states, flavors, passId, mode));
+          reports.push(await this.syncTable(runOf(table, direction), states, flavors, mode));
         }
       }
       if (this.deleteScanDue(options, scope, states)) {
-        const fresh = dryRun ? states : await readStates(this.local);
+        const ctx = { local: this.local, cloud: this.cloud, siteId, passId, batchSize: this.opts.batchSize, retry: this.opts.retry, bookkeeping, dryRun };
         // children before parents: a parent's delete cascades, so its children go first
+        const parked = new Map<string, Record<Direction, string[]>>();
         for (const table of [...scope].reverse()) {
           options.signal?.throwIfAborted();
-          await scanDeletes({ local: this.local, cloud: this.cloud, batchSize: this.opts.batchSize, retry: this.opts.retry, bookkeeping: mode.bookkeeping }, table, fresh, reports, dryRun);
+          parked.set(table.name, (await reconcileTable({ ...ctx, strategy: this.strategyFor(table.name) }, table, reports)).parked);
+        }
+        // a child the scan copied before its new parent (children first) was parked: now that the
+        // parents are there, try those once more, parents first
+        for (const table of scope) {
+          for (const direction of DIRECTIONS) {
+            const ids = parked.get(table.name)?.[direction] ?? [];
+            if (ids.length === 0) continue;
+            const report = reports.find((r) => r.table === table.name && r.direction === direction) ?? emptyReport(table.name, direction, 'ok');
+            await this.retryParked(runOf(table, direction), report, ids);
+          }
+        }
+        if (!dryRun && Date.now() - this.lastTrim > 10 * 60_000) {
+          this.lastTrim = Date.now();
+          // housekeeping: a failure here costs nothing but space, and is tried again later
+          await trimChanges(this.local, this.cloud, siteId, this.opts.retry).catch((err: unknown) => {
+            if (isSimulatedCrash(err)) throw err;
+            this.bus.emit({ type: 'log', level: 'warn', message: `trimming the change log failed: ${redactError(err)}` });
+          });
         }
       }
       const totals = zeroCounts();
@@ -221,11 +244,24 @@ export class SyncEngine {
       this.bus.emit({ type: 'sync.pass.completed', passId, ms: Math.round(ms), applied: totals.applied, conflicts: totals.conflicts, errors: totals.errors, dryRun });
       return { passId, direction: options.direction, dryRun, ok, ms, tables: reports, totals, drift };
     } catch (err) {
+      if (isSimulatedCrash(err)) throw err;
       const message = redactError(err);
       const sqlState = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
       this.bus.emit({ type: 'sync.pass.failed', passId, error: message, ...(sqlState ? { sqlState } : {}) });
       throw err instanceof CesarError ? err : new CesarError('SYNC_FAILED', `sync pass failed: ${message}`, { ...(sqlState ? { sqlState } : {}), cause: err });
     }
+  }
+
+  /** This local database's site id (creating cesar's tables on first use). */
+  async site(): Promise<string> {
+    return this.prepare();
+  }
+
+  /** The site id of a database whose bookkeeping exists, without creating anything (dry runs). */
+  private async readSite(): Promise<string> {
+    if (this.siteId) return this.siteId;
+    const { rows } = await this.local.query<{ site_id: string }>('SELECT site_id FROM cesar_site WHERE singleton = 1');
+    return rows[0]?.site_id ?? 'dry-run';
   }
 
   /** Fails fast, and visibly in the local sync_state, when a database is unreachable. */
@@ -250,10 +286,7 @@ export class SyncEngine {
     const error = redactError(err);
     const directions: Direction[] = options.direction === 'both' ? ['up', 'down'] : [options.direction];
     try {
-      if (!this.stateReady) {
-        await ensureStateTables(this.local);
-        this.stateReady = true;
-      }
+      await ensureStateTables(this.local);
       let names = [...(await readStates(this.local)).values()].map((s) => s.table);
       if (names.length === 0) {
         names = [...(await readColumns(this.local))].filter(([name, cols]) => !INTERNAL_TABLES.has(name) && followsContract(cols)).map(([name]) => name);
@@ -271,7 +304,7 @@ export class SyncEngine {
   private deleteScanDue(options: PassOptions, scope: SyncTable[], states: Map<string, TableState>): boolean {
     const mode = options.deleteScan ?? 'auto';
     if (mode !== 'auto') return mode === 'always';
-    if (options.direction !== 'both') return false;
+    if (options.direction !== 'both' || options.tail) return false;
     const now = Date.now();
     return scope.some((t) => {
       const last = states.get(stateKey(t.name, 'up'))?.lastDeleteScanAt;
@@ -280,77 +313,69 @@ export class SyncEngine {
   }
 
   /** Syncs one table in one direction: keyset pages from the watermark, each batch applied and recorded. */
-  private async syncTable(
-    table: SyncTable,
-    direction: Direction,
-    states: Map<string, TableState>,
-    flavors: Record<Role, string>,
-    passId: string,
-    mode: PassMode,
-  ): Promise<TableReport> {
+  private async syncTable(run: TableRun, states: Map<string, TableState>, flavors: Record<Role, string>, mode: PassMode): Promise<TableReport> {
     const started = performance.now();
-    const { source } = rolesOf(direction);
-    const src = this.db(source);
+    const { table, direction, source } = run;
+    const src = source === 'local' ? this.local : this.cloud;
     const report = emptyReport(table.name, direction, 'ok');
     const state = states.get(stateKey(table.name, direction));
-    const otherState = states.get(stateKey(table.name, direction === 'up' ? 'down' : 'up'));
-    const marks: Marks = { sourceHigh: state?.highTs ?? null, targetHigh: otherState?.highTs ?? null, reverseWatermark: otherState?.watermark ?? null };
     // the bookkeeping of the last batch applied, which may still run while the next one is applied
     let booked: Promise<void> = Promise.resolve();
     try {
       const horizon: Horizon | null = mode.tail ? null : await readHorizon(src, flavors[source], this.opts);
       if (horizon?.capped) {
-        this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: a transaction open since ${horizon.heldBy ?? '?'} is older than the hold-back limit; rows it commits late may need a full re-sync` });
+        this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: a transaction open since ${horizon.heldBy ?? '?'} is older than the hold-back limit; rows it commits late are found by the next key scan` });
       }
       // rows parked by earlier passes first, so a row that fails again is counted once
-      if (!mode.tail) await this.retryFailedRows(table, direction, marks, passId, report, mode);
+      if (!mode.tail) await this.retryParked(run, report);
       let futureRows = 0;
       let watermark: Key | null = state?.watermark ?? null;
       const position = this.positions.get(stateKey(table.name, direction));
       let after: Key | null = mode.tail && position && (!watermark || compareKeys(position, watermark) > 0) ? position : watermark;
-      let high = marks.sourceHigh;
+      let high = state?.highTs ?? null;
       // Pages start at batchSize and double, up to maxBatchSize, while every row of the page before
       // went through with no conflict and no refused row (a bulk load); any of those resets them.
       let size = this.opts.batchSize;
       const readPage = (from: Key | null, limit: number) => {
-        const page = src.query<SourceRow>(readPageSql(table, from !== null), from ? [from.ts, from.id, limit] : [limit]).then((r) => ({ rows: r.rows, limit }));
+        const sql = readPageSql(table, source, from !== null);
+        const params = from ? [from.ts, from.id, limit, this.opts.pageBytes] : [limit, this.opts.pageBytes];
+        const page = rawRows(src, sql, params).then((raw) => {
+          const kept = raw.filter((r) => r[0] === 't');
+          // more may follow when the page is full, or when the byte budget cut it short
+          return { rows: toSyncRows(table, kept, 1), more: raw.length >= limit || kept.length < raw.length };
+        });
         page.catch(() => undefined); // awaited below; a prefetch abandoned by a failing batch must not be an unhandled rejection
         return page;
       };
       let next = readPage(after, size);
       for (;;) {
-        const { rows, limit } = await next;
+        const { rows, more } = await next;
         if (rows.length === 0) break;
         const last = rows[rows.length - 1]!;
         after = { ts: last.ts, id: last.id };
         // read the next page while this one is applied: the two databases work at the same time
         // (reading a page early is like reading it a moment earlier; the horizon covers late commits)
-        if (rows.length >= limit) next = readPage(after, Math.min(size * 2, this.opts.maxBatchSize));
+        if (more) next = readPage(after, Math.min(size * 2, this.opts.maxBatchSize));
         if (horizon) {
           watermark = advance(watermark, after, horizon);
           futureRows += countFuture(rows, horizon.now);
         }
         high = maxTs(high, last.ts);
-        const outcome = await this.applyToTarget(table, direction, rows, marks, mode);
-        // The bookkeeping of a batch (one local transaction, after its data committed) runs while
-        // the next batch is applied; batches record in order, at most one behind.
-        await booked;
-        if (!mode.dryRun) {
-          booked = this.recordApplied(table, direction, rows, marks, passId, { watermark, high }, outcome);
-          booked.catch(() => undefined); // awaited before the next record, after the loop, or on error
-        }
-        accumulate(report, outcome, rows.length);
-        size = outcome.conflicts.length === 0 && outcome.failed.length === 0 ? Math.min(size * 2, this.opts.maxBatchSize) : this.opts.batchSize;
-        this.bus.emit({ type: 'sync.pass.progress', passId, table: table.name, direction, read: report.counts.read, applied: report.counts.applied, skipped: report.counts.skipped, conflicts: report.counts.conflicts });
-        if (rows.length < limit) break;
+        const applied = await applyBatch(run, rows, { watermark, high }, booked);
+        booked = applied.booked;
+        this.afterBatch(run, applied.outcome);
+        accumulate(report, applied.outcome, rows.length);
+        const o = applied.outcome;
+        size = o.conflicts.length === 0 && o.failed.length === 0 ? Math.min(size * 2, this.opts.maxBatchSize) : this.opts.batchSize;
+        this.bus.emit({ type: 'sync.pass.progress', passId: mode.passId, table: table.name, direction, read: report.counts.read, applied: report.counts.applied, skipped: report.counts.skipped, conflicts: report.counts.conflicts });
+        if (!more) break;
       }
       await booked;
       if (!mode.dryRun && after) this.positions.set(stateKey(table.name, direction), after);
-      if (!mode.dryRun && watermark && state?.watermark !== watermark) await forgetRecent(this.local, table.name, direction, watermark);
       if (futureRows > 0) {
         // clock policy (README): a future-stamped version wins until real time catches up; it is flagged, not altered
         report.futureStamped = futureRows;
-        this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: ${futureRows} row(s) stamped more than ${FUTURE_SKEW_MS / 1000}s ahead of the ${rolesOf(direction).source} clock (a writer's clock is ahead; such versions win conflicts until the clock catches up)` });
+        this.bus.emit({ type: 'log', level: 'warn', message: `${table.name} ${direction}: ${futureRows} row(s) stamped more than ${FUTURE_SKEW_MS / 1000}s ahead of the ${source} clock (a writer's clock is ahead; such versions win conflicts until the clock catches up)` });
       }
       // a tail pass that found nothing leaves sync_state alone (it runs several times a second)
       if (!mode.dryRun && !(mode.tail && report.counts.read === 0)) {
@@ -358,8 +383,11 @@ export class SyncEngine {
       }
     } catch (err) {
       await booked.catch(() => undefined); // the last batch's bookkeeping settles before the pass end is recorded
+      // a simulated crash stops here (the bookkeeping in flight has landed, as it may in a real kill)
+      if (isSimulatedCrash(err)) throw err;
       report.status = 'error';
       report.error = redactError(err);
+      this.needsRecovery = true;
       // a missing table or column, or a type mismatch, may be a schema change: read the catalogs again next pass
       this.invalidateRegistry();
       if (isUnreachable(err)) {
@@ -376,154 +404,40 @@ export class SyncEngine {
     return report;
   }
 
-  /**
-   * Applies one page: data on the target (retried transaction), then winners written back to the
-   * source, then the bookkeeping (conflicts, errors, watermark) in the local database. The watermark
-   * therefore always commits after the data it covers. Rows the target refuses (constraint
-   * violations) are isolated one by one and parked in sync_errors; the rest of the page goes through.
-   */
-  private async applyBatch(
-    table: SyncTable,
-    direction: Direction,
-    rows: SourceRow[],
-    marks: Marks,
-    passId: string,
-    mode: PassMode,
-    progress: { watermark: Key | null; high: string | null },
-  ): Promise<BatchOutcome & { failed: FailedRow[] }> {
-    const applied = await this.applyToTarget(table, direction, rows, marks, mode);
-    if (!mode.dryRun) await this.recordApplied(table, direction, rows, marks, passId, progress, applied);
-    return applied;
-  }
-
-  /** The data half of a batch: the target's transaction (retried, halved on refusal), then winners written back to the cloud. */
-  private async applyToTarget(
-    table: SyncTable,
-    direction: Direction,
-    rows: SourceRow[],
-    marks: Marks,
-    mode: PassMode,
-  ): Promise<BatchOutcome & { failed: FailedRow[] }> {
-    const { source, target } = rolesOf(direction);
-    const strategy = this.strategyFor(table.name);
-    const { seen, known } = mode.bookkeeping ? await readLedger(this.local, table.name, direction, rows.map((r) => r.id)) : { seen: new Map<string, string>(), known: new Map<string, string>() };
-    if (mode.dryRun) {
-      const plan = await planBatch(this.db(target), table, direction, rows, marks, strategy, seen, false, known);
-      return { ...(await executePlan(null, table, direction, plan)), failed: [] };
+  /** Events for what a batch did: conflicts, and agents changed (the dashboard and WebSocket clients follow them). */
+  private afterBatch(run: TableRun, o: BatchOutcome): void {
+    if (run.dryRun) return;
+    if (run.table.name === 'agents') {
+      for (const id of [...o.inserted, ...o.updated].slice(0, 200)) this.bus.emit({ type: 'agent.changed', id, role: run.target });
+      for (const id of o.writtenBack.slice(0, 200)) this.bus.emit({ type: 'agent.changed', id, role: run.source });
     }
-    const applyRows = (batch: SourceRow[]) =>
-      withTransaction(
-        this.db(target),
-        async (client) => {
-          if (target === 'local') await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
-          return executePlan(client, table, direction, await planBatch(client, table, direction, batch, marks, strategy, seen, true, known));
-        },
-        this.opts.retry,
-      );
-    const failed: FailedRow[] = [];
-    // A batch the target refuses (a constraint violation) or that keeps losing serialization races
-    // (retries exhausted under contention) is halved and each half applied on its own: smaller
-    // transactions contend less, and a bad row is isolated in O(k log n) transactions. A single
-    // row that violates a constraint is parked; a single row that still cannot win fails the pass.
-    const applySplitting = async (batch: SourceRow[]): Promise<BatchOutcome> => {
-      try {
-        return await applyRows(batch);
-      } catch (err) {
-        const rowError = isRowError(err);
-        if (!rowError && !isCesarError(err, 'RETRIES_EXHAUSTED')) throw err;
-        if (batch.length === 1) {
-          if (!rowError) throw err;
-          const sqlState = err instanceof CesarError ? err.sqlState : sqlStateOf(err);
-          failed.push({ id: batch[0]!.id, ...(sqlState ? { sqlState } : {}), message: redactError(err) });
-          return { inserted: [], updated: [], skipped: 0, conflicts: [], writeBacks: [] };
-        }
-        const mid = batch.length >> 1;
-        const out = await applySplitting(batch.slice(0, mid));
-        mergeOutcome(out, await applySplitting(batch.slice(mid)));
-        return out;
-      }
-    };
-    const outcome = await applySplitting(rows);
-    if (outcome.writeBacks.length && source === 'cloud') {
-      await withTransaction(this.cloud, (c) => writeBack(c, table, outcome.writeBacks), this.opts.retry);
+    for (const c of o.conflicts.slice(0, 1000)) {
+      this.bus.emit({ type: 'sync.conflict', table: c.table, rowId: c.rowId, winner: c.winner, strategy: c.strategy, reason: c.reason });
     }
-    return { ...outcome, failed };
   }
 
   /**
-   * The bookkeeping half of a batch, in one local transaction after the data committed: winners
-   * written back to a local source, conflicts, parked rows, the watermark and the ledger; then
-   * the events.
+   * Rows parked in sync_errors are read again from the source and retried on every pass: a row
+   * refused by a constraint goes through as soon as the cause is gone. A parked row that is gone
+   * from the source is unparked (the key scan settles what that means).
    */
-  private async recordApplied(
-    table: SyncTable,
-    direction: Direction,
-    rows: SourceRow[],
-    marks: Marks,
-    passId: string,
-    progress: { watermark: Key | null; high: string | null },
-    applied: BatchOutcome & { failed: FailedRow[] },
-  ): Promise<void> {
-    const { source, target } = rolesOf(direction);
-    const { failed, ...outcome } = applied;
-    const counts = batchCounts(outcome, rows.length, failed.length);
-    await withTransaction(
-      this.local,
-      async (client) => {
-        if (outcome.writeBacks.length && source === 'local') await writeBack(client, table, outcome.writeBacks);
-        await logConflicts(client, outcome.conflicts, passId);
-        await recordRowErrors(client, table.name, direction, failed);
-        if (failed.length) this.parked.set(stateKey(table.name, direction), true);
-        // rows that went through are unparked (nothing to do when none can be parked)
-        if (this.parked.get(stateKey(table.name, direction)) !== false) await clearRowErrors(client, table.name, direction, [...outcome.inserted, ...outcome.updated]);
-        await recordBatch(client, table.name, direction, progress.watermark, progress.high, counts);
-        // What this batch wrote to the target will be read back by the reverse direction as an
-        // echo; remember those versions for it, so that if the origin deletes one before then, the
-        // echo is recognised (and the delete propagated) instead of the row being resurrected.
-        const ts = new Map(rows.map((r) => [r.id, r.ts]));
-        const echoes = [...outcome.inserted, ...outcome.updated]
-          .map((id) => ({ id, ts: ts.get(id)! }))
-          .filter((k) => !marks.reverseWatermark || compareKeys(k, marks.reverseWatermark) > 0);
-        await recordRecent(client, table.name, direction === 'up' ? 'down' : 'up', echoes);
-        // likewise a winner written back to the source is a version this direction already knows
-        await recordRecent(client, table.name, direction, outcome.writeBacks.map((w) => ({ id: w.id, ts: w.ts })));
-        if (progress.watermark) {
-          const w = progress.watermark;
-          const above = rows.filter((r) => compareKeys({ ts: r.ts, id: r.id }, w) > 0).map((r) => ({ ts: r.ts, id: r.id }));
-          await recordRecent(client, table.name, direction, above);
-        }
-      },
-      this.opts.retry,
-    );
-    if (table.name === 'agents') {
-      // the dashboard's agents panel and WebSocket clients follow agents changed by sync
-      for (const id of [...outcome.inserted, ...outcome.updated].slice(0, 200)) this.bus.emit({ type: 'agent.changed', id, role: target });
-      for (const w of outcome.writeBacks.slice(0, 200)) this.bus.emit({ type: 'agent.changed', id: w.id, role: source });
-    }
-    for (const c of outcome.conflicts.slice(0, 1000)) {
-      this.bus.emit({ type: 'sync.conflict', table: table.name, rowId: c.rowId, winner: c.winner, strategy: c.strategy, reason: c.reason });
-    }
-  }
-
-  /** Rows parked in sync_errors are read again from the source and retried every pass. */
-  private async retryFailedRows(table: SyncTable, direction: Direction, marks: Marks, passId: string, report: TableReport, mode: PassMode): Promise<void> {
-    if (mode.dryRun) return;
-    const { rows: parked } = await this.local.query<{ row_id: string }>(
-      'SELECT row_id::text AS row_id FROM sync_errors WHERE table_name = $1 AND direction = $2 ORDER BY row_id LIMIT 1000',
-      [table.name, direction],
-    );
-    this.parked.set(stateKey(table.name, direction), parked.length > 0);
-    if (parked.length === 0) return;
-    const src = this.db(rolesOf(direction).source);
-    const { rows } = await src.query<SourceRow>(readByIdsSql(table), [parked.map((p) => p.row_id)]);
-    const gone = parked.map((p) => p.row_id).filter((id) => !rows.some((r) => r.id === id));
-    if (gone.length) await this.local.query('DELETE FROM sync_errors WHERE table_name = $1 AND direction = $2 AND row_id = ANY($3::uuid[])', [table.name, direction, gone]);
+  private async retryParked(run: TableRun, report: TableReport, only?: string[]): Promise<void> {
+    if (run.dryRun || !run.bookkeeping) return;
+    const ids = only ?? (await parkedIds(this.local, run.table.name, run.direction));
+    if (ids.length === 0) return;
+    const rows: SyncRow[] = await readRows(run, run.source, ids);
+    const present = new Set(rows.map((r) => r.id));
+    const gone = ids.filter((id) => !present.has(id));
+    if (gone.length) await this.local.query('DELETE FROM sync_errors WHERE table_name = $1 AND direction = $2 AND row_id = ANY($3::uuid[])', [run.table.name, run.direction, gone]);
     if (rows.length === 0) return;
-    const outcome = await this.applyBatch(table, direction, rows, marks, passId, mode, { watermark: null, high: null });
-    report.counts.applied += outcome.inserted.length + outcome.updated.length;
-    report.counts.errors += outcome.failed.length;
+    const { outcome, booked } = await applyBatch(run, rows, { watermark: null, high: null });
+    await booked;
+    this.afterBatch(run, outcome);
+    report.counts.applied += outcome.inserted.length + outcome.updated.length + outcome.writtenBack.length;
+    report.counts.conflicts += outcome.conflicts.length;
+    // a row refused again was counted when it was first parked (in this pass, or an earlier one)
+    if (only === undefined) report.counts.errors += outcome.failed.length + outcome.failedBack.length;
   }
-
 }
 
 /** The watermark after reading up to `key`: never past the horizon, never backwards. */
@@ -533,3 +447,4 @@ export function advance(current: Key | null, key: Key, horizon: Horizon): Key {
   return current && compareKeys(current, next) > 0 ? current : next;
 }
 
+export { rolesOf };

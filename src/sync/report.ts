@@ -1,5 +1,6 @@
 import type { Role } from '../config/types.js';
-import type { BatchOutcome, SourceRow } from './batch.js';
+import { batchCounts, type BatchOutcome } from './batch.js';
+import type { SyncRow } from './rows.js';
 import { addCounts, zeroCounts, type Counts, type Direction } from './state.js';
 import { tsToMicros } from './timestamps.js';
 
@@ -40,7 +41,7 @@ export const FUTURE_SKEW_MS = 60_000;
 const CONFLICT_SAMPLES = 20;
 
 /** Rows stamped further ahead of the source clock than FUTURE_SKEW_MS. */
-export function countFuture(rows: SourceRow[], now: string): number {
+export function countFuture(rows: SyncRow[], now: string): number {
   const limit = tsToMicros(now) + BigInt(FUTURE_SKEW_MS) * 1000n;
   return rows.filter((r) => tsToMicros(r.ts) > limit).length;
 }
@@ -50,29 +51,12 @@ export function emptyReport(table: string, direction: Direction, status: TableRe
   return { table, direction, status, counts: zeroCounts(), inserted: 0, updated: 0, conflicts: [], samples: { inserted: [], updated: [], deleted: [] }, ms: 0, ...(error ? { error } : {}) };
 }
 
-/** The counters of one batch. */
-export function batchCounts(o: BatchOutcome, read: number, errors: number): Counts {
-  // a winner written back to the source is a change applied too
-  return { read, applied: o.inserted.length + o.updated.length + o.writeBacks.length, skipped: o.skipped - o.writeBacks.length, conflicts: o.conflicts.length, deleted: 0, errors };
-}
-
 /** Adds a batch to a table report (counts, samples, conflicts). */
-export function accumulate(report: TableReport, o: BatchOutcome & { failed: unknown[] }, read: number): void {
-  addCounts(report.counts, batchCounts(o, read, o.failed.length));
+export function accumulate(report: TableReport, o: BatchOutcome, read: number): void {
+  addCounts(report.counts, batchCounts(o, read));
   report.inserted += o.inserted.length;
   report.updated += o.updated.length;
   if (report.samples.inserted.length < SAMPLES) report.samples.inserted.push(...o.inserted.slice(0, SAMPLES - report.samples.inserted.length));
   if (report.samples.updated.length < SAMPLES) report.samples.updated.push(...o.updated.slice(0, SAMPLES - report.samples.updated.length));
   for (const c of o.conflicts) if (report.conflicts.length < CONFLICT_SAMPLES) report.conflicts.push({ rowId: c.rowId, winner: c.winner, reason: c.reason });
 }
-
-/** Adds one outcome into another (row-by-row isolation). */
-export function mergeOutcome(into: BatchOutcome, o: BatchOutcome): void {
-  into.inserted.push(...o.inserted);
-  into.updated.push(...o.updated);
-  into.skipped += o.skipped;
-  into.conflicts.push(...o.conflicts);
-  into.writeBacks.push(...o.writeBacks);
-}
-
-/** A constraint or data error caused by the rows themselves (isolate them), not by the connection. */

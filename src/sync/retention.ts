@@ -1,13 +1,18 @@
 import { formatDuration } from '../config/duration.js';
 import { redactError } from '../config/redact.js';
-import { ROLES, type Role } from '../config/types.js';
+import type { Role } from '../config/types.js';
 import type { Db, Queryable } from '../db/pool.js';
 import { withTransaction, type RetryOptions } from '../db/tx.js';
 import type { EventBus } from '../events/bus.js';
+import { writeBase } from './base.js';
+import { acknowledge, logChange } from './changes.js';
+import { crashPoint } from './crash.js';
 import type { SyncEngine } from './engine.js';
 import type { SyncTable } from './registry.js';
-import { ident } from './sql.js';
-import { readStates, stateKey, stateTablesExist, type Direction, type TableState } from './state.js';
+import { rawRows } from './rows.js';
+import { castOf, ident } from './sql.js';
+import { stateTablesExist } from './state.js';
+import type { Key } from './timestamps.js';
 
 /** What retention purges; null turns that purge off. */
 export interface RetentionSettings {
@@ -41,8 +46,6 @@ export interface RetentionReport {
   totals: { local: number; cloud: number };
   /** sync_conflicts rows deleted (too old, or beyond the row cap). */
   conflicts: number;
-  /** sync_recent entries below their direction's watermark (never consulted again) deleted. */
-  recent: number;
   /** DELETE statements sent. */
   statements: number;
   /** A bound of this run was reached: more is left for the next run. */
@@ -55,9 +58,6 @@ export interface Reference {
   child: string;
   column: string;
 }
-
-// The direction that copies each side's rows to the other: its watermark says which versions it processed.
-const COPIER: Record<Role, Direction> = { local: 'up', cloud: 'down' };
 
 /** Foreign-key columns that reference each table's `id`, from the catalog (information_schema: portable). */
 export async function readReferences(db: Queryable): Promise<Map<string, Reference[]>> {
@@ -80,26 +80,102 @@ export async function readReferences(db: Queryable): Promise<Map<string, Referen
   return refs;
 }
 
-/**
- * One bounded batch of expired tombstones of a table on one side ($1 retention in ms, $2/$3 the
- * watermark of the direction that copies this side, $4 the batch size). Only versions that
- * direction has processed go, so a change not yet copied is never lost; a tombstone another row
- * still references is kept, so a purge never cascades into (or nulls the key of) a live row.
- * `DELETE ... WHERE id IN (SELECT ... LIMIT n)` is the batched delete both databases accept; the
- * id order makes both sides pick the same rows when a run is cut short by its bound.
- */
-export function purgeTombstonesSql(table: SyncTable, refs: readonly Reference[]): string {
-  const t = ident(table.name);
-  const unreferenced = refs
+/** `AND NOT EXISTS (...)` for every row that points at `x.id`: a tombstone still referenced is kept. */
+function unreferenced(table: SyncTable, refs: readonly Reference[]): string {
+  return refs
     .map((r) => `AND NOT EXISTS (SELECT 1 FROM ${ident(r.child)} AS c WHERE c.${ident(r.column)} = x.id${r.child === table.name ? ' AND c.id <> x.id' : ''})`)
     .join('\n             ');
+}
+
+/**
+ * One bounded batch of purge candidates, read locally ($1 retention in ms, $2 table name, $3 the
+ * batch size, $4 after this id or NULL): expired tombstones whose version is the base (both sides
+ * hold it: nothing of the row waits to be copied) and that no local row references.
+ */
+export function purgeCandidatesSql(table: SyncTable, refs: readonly Reference[]): string {
+  const t = ident(table.name);
+  return `SELECT x.id, x.updated_at FROM ${t} AS x
+            JOIN sync_base AS b ON b.table_name = $2 AND b.row_id = x.id AND b.row_ts = x.updated_at
+           WHERE x.deleted_at < now() - $1::FLOAT8 * INTERVAL '1 millisecond'
+             AND ($4::uuid IS NULL OR x.id > $4::uuid)
+             ${unreferenced(table, refs)}
+           ORDER BY x.id
+           LIMIT $3`;
+}
+
+/**
+ * Deletes candidates on one side ($1 ids, $2 their updated_at) in exactly that version and only
+ * when nothing on that side references them, so a purge never cascades into (or nulls the key of)
+ * a live row. Returns the ids deleted.
+ */
+export function purgeTombstonesSql(table: SyncTable, side: Role, refs: readonly Reference[]): string {
+  const t = ident(table.name);
   return `DELETE FROM ${t} WHERE id IN (
     SELECT x.id FROM ${t} AS x
-     WHERE x.deleted_at < now() - $1::FLOAT8 * INTERVAL '1 millisecond'
-       AND (x.updated_at, x.id) <= ($2::timestamptz, $3::uuid)
-       ${unreferenced}
-     ORDER BY x.id
-     LIMIT $4)`;
+      JOIN unnest($1::text[], $2::text[]) AS k (id, ts) ON x.id = k.id::uuid AND x.updated_at = k.ts::${castOf(table, side, 'updated_at')}
+     WHERE true ${unreferenced(table, refs)})
+    RETURNING id`;
+}
+
+/** Purges expired tombstones on both sides, children before parents (`tables` is in dependency order, parents first). */
+async function purgeTombstones(ctx: RetentionContext, opts: RetentionOptions, report: RetentionReport, signal?: AbortSignal): Promise<void> {
+  const retentionMs = opts.tombstoneMs!;
+  const refs: Record<Role, Map<string, Reference[]>> = { local: await readReferences(ctx.local), cloud: await readReferences(ctx.cloud) };
+  const retry = { ...opts.retry, ...(signal ? { signal } : {}) };
+  for (const table of [...ctx.tables].reverse()) {
+    const purged = { table: table.name, local: 0, cloud: 0 };
+    let after: string | null = null;
+    for (let i = 0; i < opts.maxBatches; i++) {
+      signal?.throwIfAborted();
+      const rows = await rawRows(ctx.local, purgeCandidatesSql(table, refs.local.get(table.name) ?? []), [retentionMs, table.name, opts.batchSize, after]);
+      report.statements++;
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]![0]!;
+      const keys = rows.map((r) => ({ id: r[0]!, ts: r[1]! }));
+      const n = await purgeBatch(ctx, table, keys, refs, retry);
+      report.statements += 3;
+      purged.local += n.local;
+      purged.cloud += n.cloud;
+      if (rows.length < opts.batchSize) break;
+      if (i === opts.maxBatches - 1) report.more = true;
+    }
+    report.totals.local += purged.local;
+    report.totals.cloud += purged.cloud;
+    if (purged.local + purged.cloud > 0) report.tombstones.push(purged);
+  }
+}
+
+/**
+ * Purges one batch of candidates: in the cloud first (with its change log entry), then locally
+ * with the base, in the version both hold. A tombstone the cloud kept (something there references
+ * it now, or it changed) is kept locally too. One the cloud purged but the local side kept (a
+ * local row came to reference it meanwhile) loses its base, so the next key scan copies it back
+ * up instead of taking its absence in the cloud for a delete to propagate (which could cascade).
+ * A crash between the two commits leaves the base: the key scan then finishes the delete locally.
+ */
+async function purgeBatch(ctx: RetentionContext, table: SyncTable, keys: Key[], refs: Record<Role, Map<string, Reference[]>>, retry: RetryOptions): Promise<{ local: number; cloud: number }> {
+  const params = (ks: Key[]) => [ks.map((k) => k.id), ks.map((k) => k.ts)];
+  const { cloudIds, entry } = await withTransaction(
+    ctx.cloud,
+    async (client) => {
+      const ids = new Set((await rawRows(client, purgeTombstonesSql(table, 'cloud', refs.cloud.get(table.name) ?? []), params(keys))).map((r) => r[0]!));
+      const dels = keys.filter((k) => ids.has(k.id));
+      return { cloudIds: ids, entry: dels.length ? await logChange(client, ctx.siteId, table.name, [], dels, []) : null };
+    },
+    retry,
+  );
+  if (entry) crashPoint('scan:delete-committed');
+  const gone = keys.filter((k) => cloudIds.has(k.id));
+  return withTransaction(
+    ctx.local,
+    async (client) => {
+      const localIds = new Set(gone.length ? (await rawRows(client, purgeTombstonesSql(table, 'local', refs.local.get(table.name) ?? []), params(gone))).map((r) => r[0]!) : []);
+      await writeBase(client, table.name, [], gone.map((k) => k.id));
+      if (entry) await acknowledge(client, [entry]);
+      return { local: localIds.size, cloud: cloudIds.size };
+    },
+    retry,
+  );
 }
 
 /**
@@ -117,23 +193,6 @@ async function drain(db: Db, sql: string, params: (limit: number) => unknown[], 
   }
   report.more = true;
   return total;
-}
-
-/** Purges expired tombstones on both sides, children before parents (`tables` is in dependency order, parents first). */
-async function purgeTombstones(ctx: RetentionContext, states: Map<string, TableState>, opts: RetentionOptions, report: RetentionReport, signal?: AbortSignal): Promise<void> {
-  const retentionMs = opts.tombstoneMs!;
-  const refs: Record<Role, Map<string, Reference[]>> = { local: await readReferences(ctx.local), cloud: await readReferences(ctx.cloud) };
-  for (const table of [...ctx.tables].reverse()) {
-    const purged = { table: table.name, local: 0, cloud: 0 };
-    for (const role of ROLES) {
-      const watermark = states.get(stateKey(table.name, COPIER[role]))?.watermark;
-      if (!watermark) continue; // nothing of this side was ever copied: nothing may go
-      const sql = purgeTombstonesSql(table, refs[role].get(table.name) ?? []);
-      purged[role] = await drain(role === 'local' ? ctx.local : ctx.cloud, sql, (limit) => [retentionMs, watermark.ts, watermark.id, limit], opts, report, signal);
-      report.totals[role] += purged[role];
-    }
-    if (purged.local + purged.cloud > 0) report.tombstones.push(purged);
-  }
 }
 
 /** Deletes sync_conflicts rows older than the retention, then the oldest beyond the row cap. */
@@ -158,43 +217,27 @@ async function purgeConflicts(local: Db, opts: RetentionOptions, report: Retenti
   }
 }
 
-/**
- * sync_recent entries below their direction's watermark are never consulted again (a version at
- * or below the watermark counts as processed without them). The engine drops them when the
- * watermark moves; a table that went quiet keeps its last ones, which this clears.
- */
-async function purgeRecent(local: Db, states: Map<string, TableState>, opts: RetentionOptions, report: RetentionReport, signal?: AbortSignal): Promise<void> {
-  const sql = `DELETE FROM sync_recent WHERE table_name = $1 AND direction = $2 AND row_id IN (
-    SELECT row_id FROM sync_recent WHERE table_name = $1 AND direction = $2 AND row_ts < $3::timestamptz LIMIT $4)`;
-  for (const s of states.values()) {
-    if (!s.watermark) continue;
-    const w = s.watermark;
-    report.recent += await drain(local, sql, (limit) => [s.table, s.direction, w.ts, limit], opts, report, signal);
-  }
-}
-
-/** The databases and the synced tables (dependency order, parents first). */
+/** The databases, this site's id and the synced tables (dependency order, parents first). */
 export interface RetentionContext {
   local: Db;
   cloud: Db;
+  siteId: string;
   tables: SyncTable[];
 }
 
 /**
- * One retention run: expired tombstones on both sides, old or surplus sync_conflicts rows, dead
- * sync_recent entries. Every DELETE is bounded (`batchSize` rows, `maxBatches` statements per
+ * One retention run: expired tombstones on both sides, old or surplus sync_conflicts rows. Every
+ * DELETE is bounded (`batchSize` rows, `maxBatches` statements per
  * table and side); `signal` (the sync lease) stops it between statements. It must not run while
  * a pass runs in this process (the scheduler serialises them).
  */
 export async function runRetention(ctx: RetentionContext, opts: RetentionOptions, signal?: AbortSignal): Promise<RetentionReport> {
   const started = performance.now();
-  const report: RetentionReport = { tombstones: [], totals: { local: 0, cloud: 0 }, conflicts: 0, recent: 0, statements: 0, more: false, ms: 0 };
-  // before the first pass there is no bookkeeping: nothing was processed, so nothing may go
+  const report: RetentionReport = { tombstones: [], totals: { local: 0, cloud: 0 }, conflicts: 0, statements: 0, more: false, ms: 0 };
+  // before the first pass there is no bookkeeping: nothing is known on both sides, so nothing may go
   if (await stateTablesExist(ctx.local)) {
-    const states = await readStates(ctx.local);
-    if (opts.tombstoneMs !== null) await purgeTombstones(ctx, states, opts, report, signal);
+    if (opts.tombstoneMs !== null) await purgeTombstones(ctx, opts, report, signal);
     await purgeConflicts(ctx.local, opts, report, signal);
-    await purgeRecent(ctx.local, states, opts, report, signal);
   }
   report.ms = performance.now() - started;
   return report;
@@ -205,7 +248,7 @@ export function describeRetention(r: RetentionReport): string {
   const perTable = r.tombstones.map((t) => `${t.table} ${t.local}/${t.cloud}`).join(', ');
   return (
     `retention: purged ${r.totals.local + r.totals.cloud} tombstones (local ${r.totals.local}, cloud ${r.totals.cloud}${perTable ? `; local/cloud per table: ${perTable}` : ''}), ` +
-    `${r.conflicts} sync_conflicts rows, ${r.recent} stale sync_recent entries; ${r.statements} statements in ${Math.round(r.ms)} ms` +
+    `${r.conflicts} sync_conflicts rows; ${r.statements} statements in ${Math.round(r.ms)} ms` +
     (r.more ? '; more is left for the next run' : '')
   );
 }
@@ -230,7 +273,7 @@ export function createRetention(
     async run(signal) {
       try {
         const { tables } = await engine.registry();
-        const report = await runRetention({ ...dbs, tables }, opts, signal);
+        const report = await runRetention({ ...dbs, siteId: await engine.site(), tables }, opts, signal);
         bus.emit({ type: 'log', level: 'info', message: describeRetention(report) });
         return report;
       } catch (err) {

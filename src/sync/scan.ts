@@ -1,60 +1,59 @@
-import type { Queryable } from '../db/pool.js';
+import { BASE_PAGE_SQL } from './base.js';
 import type { SyncTable } from './registry.js';
+import { rawRows, type RawQueryable } from './rows.js';
 import { keyPageSql } from './sql.js';
 
-/** One key as seen on one side. */
-export interface KeyRow {
+/** One id and the version (updated_at) each of the three streams holds for it. */
+export interface KeyTriple {
   id: string;
-  ts: string;
-  hash?: string;
+  local?: string;
+  cloud?: string;
+  base?: string;
 }
 
-/** A difference between the two sides for one id. */
-export type KeyDiff =
-  | { kind: 'only-local'; local: KeyRow }
-  | { kind: 'only-cloud'; cloud: KeyRow }
-  | { kind: 'mismatch'; local: KeyRow; cloud: KeyRow };
+/** A reader of (id, updated_at) pairs in id order, a page at a time. */
+type Fetch = (after: string | null, limit: number) => Promise<Array<[string, string]>>;
+
+function pager(fetch: Fetch, size: number) {
+  let buffer: Array<[string, string]> = [];
+  let after: string | null = null;
+  let done = false;
+  return {
+    async peek(): Promise<[string, string] | undefined> {
+      if (buffer.length === 0 && !done) {
+        buffer = await fetch(after, size);
+        if (buffer.length < size) done = true;
+        if (buffer.length) after = buffer[buffer.length - 1]![0];
+      }
+      return buffer[0];
+    },
+    take(): [string, string] {
+      return buffer.shift()!;
+    },
+  };
+}
 
 /**
- * Merge-joins both sides by primary key, a page at a time (memory stays bounded by the page size,
- * whatever the table size), and yields every id that is on one side only, or (with hashes) differs.
+ * Merge-joins a table's keys on both sides with its base entries, by id, a page at a time (memory
+ * stays bounded by the page size, whatever the table size), and yields every id where the three
+ * do not all agree: on one side only, versions that differ, or a base that is missing or behind.
  * UUIDs sort the same way as their lower-case text on both databases.
  */
-export async function* diffKeys(local: Queryable, cloud: Queryable, table: SyncTable, opts: { withHash: boolean; pageSize?: number }): AsyncGenerator<KeyDiff> {
-  const size = opts.pageSize ?? 5000;
-  const sql = keyPageSql(table, opts.withHash);
-  const side = (db: Queryable) => {
-    let buffer: KeyRow[] = [];
-    let after: string | null = null;
-    let done = false;
-    return {
-      async peek(): Promise<KeyRow | undefined> {
-        if (buffer.length === 0 && !done) {
-          const { rows } = await db.query<KeyRow>(sql, [after, size]);
-          buffer = rows;
-          if (rows.length < size) done = true;
-          if (rows.length) after = rows[rows.length - 1]!.id;
-        }
-        return buffer[0];
-      },
-      take(): KeyRow {
-        return buffer.shift()!;
-      },
-    };
-  };
-  const l = side(local);
-  const c = side(cloud);
+export async function* scanKeys(local: RawQueryable, cloud: RawQueryable, base: RawQueryable | null, table: SyncTable, pageSize = 5000): AsyncGenerator<KeyTriple> {
+  const keys = (db: RawQueryable): Fetch => async (after, limit) => (await rawRows(db, keyPageSql(table), [after, limit])).map((r) => [r[0]!, r[1]!]);
+  const l = pager(keys(local), pageSize);
+  const c = pager(keys(cloud), pageSize);
+  const b = pager(base ? async (after, limit) => (await rawRows(base, BASE_PAGE_SQL, [table.name, after, limit])).map((r) => [r[0]!, r[1]!]) : async () => [], pageSize);
   for (;;) {
-    const [a, b] = await Promise.all([l.peek(), c.peek()]);
-    if (!a && !b) return;
-    if (a && (!b || a.id < b.id)) {
-      yield { kind: 'only-local', local: l.take() };
-    } else if (b && (!a || b.id < a.id)) {
-      yield { kind: 'only-cloud', cloud: c.take() };
-    } else {
-      const x = l.take();
-      const y = c.take();
-      if (opts.withHash && x.hash !== y.hash) yield { kind: 'mismatch', local: x, cloud: y };
-    }
+    const [x, y, z] = await Promise.all([l.peek(), c.peek(), b.peek()]);
+    const ids = [x?.[0], y?.[0], z?.[0]].filter((v): v is string => v !== undefined);
+    if (ids.length === 0) return;
+    const id = ids.reduce((m, v) => (v < m ? v : m));
+    const t: KeyTriple = { id };
+    if (x?.[0] === id) t.local = l.take()[1];
+    if (y?.[0] === id) t.cloud = c.take()[1];
+    if (z?.[0] === id) t.base = b.take()[1];
+    if (t.local !== undefined && t.local === t.cloud && t.cloud === t.base) continue;
+    yield t;
   }
 }

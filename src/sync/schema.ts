@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { defaultMigrationsDir } from '../migrations/files.js';
 import { parseSql } from '../migrations/split.js';
-import { dependencyOrder, INTERNAL_TABLES, type SyncTable } from './registry.js';
+import { dependencyOrder, INTERNAL_TABLES, type SchemaTable } from './registry.js';
 
 interface Node {
   [key: string]: unknown;
@@ -13,7 +13,7 @@ interface Node {
  * table that follows the contract (id UUID, updated_at, deleted_at), with its columns and parents,
  * in dependency order. It needs no database, so a `--table` name is checked before any SQL is sent.
  */
-export async function schemaRegistry(dir = defaultMigrationsDir()): Promise<SyncTable[]> {
+export async function schemaRegistry(dir = defaultMigrationsDir()): Promise<SchemaTable[]> {
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
   const tables = new Map<string, { columns: Map<string, string>; parents: Set<string> }>();
   for (const file of files) {
@@ -37,7 +37,7 @@ export async function schemaRegistry(dir = defaultMigrationsDir()): Promise<Sync
       }
     }
   }
-  const out: SyncTable[] = [];
+  const out: SchemaTable[] = [];
   for (const [name, t] of tables) {
     if (INTERNAL_TABLES.has(name)) continue;
     if (t.columns.get('id') !== 'uuid' || !/^timestamp/.test(t.columns.get('updated_at') ?? '') || !t.columns.has('deleted_at')) continue;

@@ -1,111 +1,125 @@
+import type { Role } from '../config/types.js';
 import type { SyncTable } from './registry.js';
+
+/**
+ * The statements the engine sends for a synced table. Every value travels as the text its type
+ * prints (the session settings that change that text are pinned on every connection: ISO dates,
+ * UTC, extra_float_digits 3) and is cast back to the column's own type, modifiers included, where
+ * it lands. Text in, text out is exact for every type: JSON would turn -0 into 0, drop an array's
+ * lower bound, confuse a JSON null with SQL NULL and 1.0 with 1.00.
+ *
+ * Batches are passed as one text[] parameter per column and expanded with a multi-array unnest:
+ * portable to CockroachDB, which has neither arrays of JSONB nor json(b)_to_recordset
+ * (cockroachdb.md, fact 10).
+ */
 
 /** Quotes an identifier (table and column names come from the catalog, but are quoted all the same). */
 export function ident(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/**
- * One keyset page of changes: rows after (ts, id), as exact JSON text (no JavaScript types in
- * between: timestamps keep microseconds, int8 and numeric keep every digit).
- */
-export function readPageSql(table: SyncTable, after: boolean): string {
-  const t = ident(table.name);
-  const where = after ? 'WHERE (t.updated_at, t.id) > ($1::timestamptz, $2::uuid)' : '';
-  return `SELECT t.id::text AS id, t.updated_at::text AS ts, row_to_json(t)::text AS doc
-            FROM ${t} AS t ${where}
-           ORDER BY t.updated_at, t.id
-           LIMIT ${after ? '$3' : '$1'}`;
+/** The cast of a column's text on one side (`numeric(12,6)`, `text[]`...). */
+export function castOf(table: SyncTable, side: Role, column: string): string {
+  const t = table.types[side].get(column);
+  if (!t) throw new Error(`column ${column} of ${table.name} is missing on the ${side} side`);
+  return t.cast;
 }
 
-/** Rows by id (to retry rows that failed before). */
+const EXPECTED = ident('__cesar_expected_ts');
+
+/** `"a", "b", ...` with an optional alias prefix. */
+function cols(table: SyncTable, prefix = ''): string {
+  return table.columns.map((c) => `${prefix}${ident(c)}`).join(', ');
+}
+
+/** `unnest($k::text[], ...) AS x("a", "b", ...)`, the parameters numbered from `first`. */
+function unnestColumns(names: string[], first = 1): string {
+  const arrays = names.map((_, i) => `$${first + i}::text[]`).join(', ');
+  return `unnest(${arrays}) AS x(${names.map(ident).join(', ')})`;
+}
+
+/** The incoming text of each column, cast to its type on `side`. */
+function typedColumns(table: SyncTable, side: Role, columns = table.columns): string {
+  return columns.map((c) => `x.${ident(c)}::${castOf(table, side, c)}`).join(', ');
+}
+
+/**
+ * One keyset page of changes in (updated_at, id) order, after ($1, $2) when `after`, at most $n
+ * rows and about $budget bytes: `keep` is false for the rows past the byte budget (the first row is
+ * always kept, however large), and their variable-width columns come back NULL so that they cost
+ * nothing; they are read again on the next page. Sizes are the stored sizes (pg_column_size), a
+ * cheap estimate that reads no value.
+ */
+export function readPageSql(table: SyncTable, side: Role, after: boolean): string {
+  const t = ident(table.name);
+  const variable = table.columns.filter((c) => table.types[side].get(c)?.variable);
+  const size = ['64', ...variable.map((c) => `COALESCE(pg_column_size(t.${ident(c)}), 0)`)].join(' + ');
+  const [limit, budget] = after ? ['$3', '$4'] : ['$1', '$2'];
+  const where = after ? `WHERE (t.updated_at, t.id) > ($1::${castOf(table, side, 'updated_at')}, $2::uuid)` : '';
+  const outer = table.columns.map((c) => (variable.includes(c) ? `CASE WHEN s.cesar_keep THEN s.${ident(c)} END AS ${ident(c)}` : `s.${ident(c)}`));
+  return `SELECT s.cesar_keep, ${outer.join(', ')}
+            FROM (SELECT ${cols(table, 't.')},
+                         (sum(${size}) OVER (ORDER BY t.updated_at, t.id ROWS UNBOUNDED PRECEDING) - (${size})) < ${budget}::INT8 AS cesar_keep
+                    FROM ${t} AS t ${where}
+                   ORDER BY t.updated_at, t.id
+                   LIMIT ${limit}) AS s
+           ORDER BY s.updated_at, s.id`;
+}
+
+/** Whole rows by id ($1 uuid[]), in (updated_at, id) order. */
 export function readByIdsSql(table: SyncTable): string {
-  return `SELECT t.id::text AS id, t.updated_at::text AS ts, row_to_json(t)::text AS doc
-            FROM ${ident(table.name)} AS t WHERE t.id = ANY($1::uuid[]) ORDER BY t.updated_at, t.id`;
+  return `SELECT ${cols(table, 't.')} FROM ${ident(table.name)} AS t WHERE t.id = ANY($1::uuid[]) ORDER BY t.updated_at, t.id`;
 }
 
 /**
- * Classifies incoming rows against the target in one statement, comparing in SQL (exact):
- * $1 the rows as a JSON array, $2 the source's high mark before this pass (did the row exist
- * before it?), $3 the high mark of the other direction (has the target changed since it was last
- * read?). The target's version is returned for conflict candidates only (it is logged).
- *
- * With `insertMissing`, the same statement also inserts the rows the target does not have, except
- * the ids in $4 (versions this direction already copied: missing means deleted on the target), so
- * that an initial load parses each page once instead of twice. `inserted` tells which rows it
- * wrote; correctness does not depend on whether the read sees them (on CockroachDB a read in the
- * same statement may), since an inserted row is classified as missing either way. A row inserted
- * concurrently by another transaction after this one's snapshot makes ON CONFLICT raise a
- * serialization failure (40001) under REPEATABLE READ and SERIALIZABLE, and the batch is retried.
+ * Classifies incoming rows (one text[] per column, in table order) against the target, in one
+ * statement: is the row there, its updated_at, and is it the same row. "Same" compares each
+ * column as the target prints it, after casting the incoming text to the column's type on the
+ * target: exact (1.0 and 1.00 differ, -0 and 0 differ, array bounds count), and insensitive to how
+ * the source server prints a value.
  */
-export function classifySql(table: SyncTable, insertMissing = false): string {
-  const t = ident(table.name);
-  const targetChanged = 'COALESCE(t.updated_at > $3::timestamptz, true)';
-  const existed = table.hasCreatedAt ? 'COALESCE(i.created_at <= $2::timestamptz, false)' : 'false';
-  const cols = table.columns.map(ident).join(', ');
-  const found = insertMissing ? '(t.id IS NOT NULL AND w.id IS NULL)' : 't.id IS NOT NULL';
-  const with_ = insertMissing
-    ? `WITH i AS (SELECT * FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)),
-            w AS (INSERT INTO ${t} (${cols})
-                  SELECT ${cols} FROM i WHERE NOT (i.id = ANY($4::uuid[]))
-                  ON CONFLICT (id) DO NOTHING
-                  RETURNING id)`
-    : '';
-  const from = insertMissing
-    ? `FROM i LEFT JOIN ${t} AS t ON t.id = i.id LEFT JOIN w ON w.id = i.id`
-    : `FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb) AS i LEFT JOIN ${t} AS t ON t.id = i.id`;
-  return `${with_}
-          SELECT i.id::text AS id,
-                 NOT ${found} AS missing,
-                 ${insertMissing ? 'w.id IS NOT NULL' : 'false'} AS inserted,
-                 (${found} AND row_to_json(t)::jsonb = row_to_json(i)::jsonb) AS same,
-                 CASE WHEN NOT ${found} THEN NULL WHEN i.updated_at > t.updated_at THEN 1
-                      WHEN i.updated_at < t.updated_at THEN -1 ELSE 0 END AS cmp,
-                 CASE WHEN NOT ${found} THEN false ELSE ${targetChanged} END AS target_changed,
-                 ${existed} AS existed_before,
-                 t.updated_at::text AS target_ts,
-                 CASE WHEN ${found} AND NOT (row_to_json(t)::jsonb = row_to_json(i)::jsonb) AND ${targetChanged}
-                      THEN row_to_json(t)::text END AS target_doc
-            ${from}`;
+export function classifySql(table: SyncTable, target: Role): string {
+  const same = table.columns.map((c) => `t.${ident(c)}::text IS NOT DISTINCT FROM (x.${ident(c)}::${castOf(table, target, c)})::text`).join('\n                  AND ');
+  return `SELECT x."id" AS id, t.id IS NOT NULL AS present, t.updated_at AS target_ts,
+                 (t.id IS NOT NULL AND ${same}) AS same
+            FROM ${unnestColumns(table.columns)}
+            LEFT JOIN ${ident(table.name)} AS t ON t.id = x."id"::uuid`;
 }
 
-/** How an upsert treats an existing target row. */
-export type Guard = 'newer' | 'newer-or-tie' | 'force';
+/** Inserts rows the target does not have (one text[] per column); returns the ids written. */
+export function insertSql(table: SyncTable, target: Role): string {
+  return `INSERT INTO ${ident(table.name)} (${cols(table)})
+          SELECT ${typedColumns(table, target)} FROM ${unnestColumns(table.columns)}
+          ON CONFLICT (id) DO NOTHING
+          RETURNING id`;
+}
 
 /**
- * Multi-row upsert from a JSON array ($1), keeping the source's updated_at. The guard re-checks
- * last-writer-wins at write time, so a concurrent newer write on the target is never overwritten.
+ * Replaces rows that still hold the version they were classified with ($1: that updated_at per
+ * row, then one text[] per column): a compare-and-swap, so a row changed since by someone else is
+ * left alone (and looked at again by the next pass). Returns the ids written.
  */
-export function upsertSql(table: SyncTable, guard: Guard): string {
-  const t = ident(table.name);
-  const cols = table.columns.map(ident).join(', ');
+export function updateSql(table: SyncTable, target: Role): string {
   const sets = table.columns
     .filter((c) => c !== 'id')
-    .map((c) => `${ident(c)} = excluded.${ident(c)}`)
+    .map((c) => `${ident(c)} = x.${ident(c)}::${castOf(table, target, c)}`)
     .join(', ');
-  const where =
-    guard === 'force' ? '' : guard === 'newer' ? 'WHERE t.updated_at < excluded.updated_at' : 'WHERE t.updated_at <= excluded.updated_at';
-  return `INSERT INTO ${t} AS t (${cols})
-          SELECT ${cols} FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb)
-          ON CONFLICT (id) DO UPDATE SET ${sets} ${where}`;
+  return `UPDATE ${ident(table.name)} AS t SET ${sets}
+            FROM ${unnestColumns(['__cesar_expected_ts', ...table.columns])}
+           WHERE t.id = x."id"::uuid AND t.updated_at = x.${EXPECTED}::${castOf(table, target, 'updated_at')}
+          RETURNING t.id`;
+}
+
+/** Deletes rows only in the version that was seen ($1 ids, $2 their updated_at): a row changed since survives. */
+export function deleteSql(table: SyncTable, side: Role): string {
+  return `DELETE FROM ${ident(table.name)}
+           WHERE (id, updated_at) IN (SELECT x.id::uuid, x.ts::${castOf(table, side, 'updated_at')} FROM unnest($1::text[], $2::text[]) AS x(id, ts))
+          RETURNING id`;
 }
 
 /** Keys of a table in id order, a page at a time ($1 after this id or NULL, $2 limit). */
-export function keyPageSql(table: SyncTable, withHash: boolean): string {
-  const hash = withHash ? ', md5(row_to_json(t)::text) AS hash' : '';
-  return `SELECT t.id::text AS id, t.updated_at::text AS ts${hash}
-            FROM ${ident(table.name)} AS t
+export function keyPageSql(table: SyncTable): string {
+  return `SELECT t.id, t.updated_at FROM ${ident(table.name)} AS t
            WHERE ($1::uuid IS NULL OR t.id > $1::uuid)
            ORDER BY t.id LIMIT $2`;
-}
-
-/** Deletes rows only in the exact version that was seen ($1: JSON array of {id, updated_at}); a row changed since survives. */
-export function deleteSql(table: SyncTable): string {
-  const t = ident(table.name);
-  return `DELETE FROM ${t} WHERE (id, updated_at) IN (SELECT id, updated_at FROM jsonb_populate_recordset(NULL::${t}, $1::jsonb))`;
-}
-
-/** Builds a JSON array text from JSON texts, without parsing them. */
-export function jsonArray(docs: readonly string[]): string {
-  return `[${docs.join(',')}]`;
 }

@@ -7,8 +7,17 @@ export type Direction = 'up' | 'down';
 export const DIRECTIONS: readonly Direction[] = ['up', 'down'];
 
 /**
- * cesar's bookkeeping, in the local database. All portable SQL. `sync_state` has one row per
- * table and direction; `DELETE FROM sync_state` forces the next pass to be a full re-sync.
+ * cesar's bookkeeping, in the local database. All portable SQL.
+ * - `sync_state`: one row per table and direction (watermark, counters, status); `DELETE FROM
+ *   sync_state` forces the next pass to re-read everything (a full re-sync).
+ * - `sync_base`: per synced row, the version (updated_at) both sides last held in common. It is
+ *   the evidence the engine needs to delete: a row missing on one side is deleted on the other
+ *   only when its base says both sides had it and the other side still holds that version.
+ *   Written in the same transaction as the write that makes it true (a local write), or, for a
+ *   write to the cloud, recovered from the cloud's change log (`cesar_changes`) when the process
+ *   died before recording it (`sync_acks` says which log entries are recorded).
+ * - `sync_conflicts`, `sync_errors`: logged conflicts with both versions; parked rows.
+ * - `cesar_site`: this local database's site id, generated once.
  */
 export const STATE_DDL = [
   `CREATE TABLE IF NOT EXISTS sync_state (
@@ -54,15 +63,6 @@ export const STATE_DDL = [
     detected_at TIMESTAMPTZ NOT NULL DEFAULT now()
   )`,
   `CREATE INDEX IF NOT EXISTS sync_conflicts_detected_at_idx ON sync_conflicts (detected_at)`,
-  // Versions processed above the watermark: they will be read again (late-commit overlap), and a
-  // version found here was copied before, so its absence on the target means a delete there.
-  `CREATE TABLE IF NOT EXISTS sync_recent (
-    table_name TEXT NOT NULL,
-    direction TEXT NOT NULL,
-    row_id UUID NOT NULL,
-    row_ts TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (table_name, direction, row_id)
-  )`,
   `CREATE TABLE IF NOT EXISTS sync_errors (
     table_name TEXT NOT NULL,
     direction TEXT NOT NULL,
@@ -74,19 +74,50 @@ export const STATE_DDL = [
     last_seen_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (table_name, direction, row_id)
   )`,
+  `CREATE TABLE IF NOT EXISTS sync_base (
+    table_name TEXT NOT NULL,
+    row_id UUID NOT NULL,
+    row_ts TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (table_name, row_id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS sync_acks (
+    batch_id UUID PRIMARY KEY,
+    logged_at TIMESTAMPTZ NOT NULL,
+    acked_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  )`,
+  `CREATE INDEX IF NOT EXISTS sync_acks_logged_at_idx ON sync_acks (logged_at)`,
+  `CREATE TABLE IF NOT EXISTS cesar_site (
+    singleton INT4 PRIMARY KEY CHECK (singleton = 1),
+    site_id TEXT NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+  )`,
 ];
+
+/** The tables a dry run needs to find to read the bookkeeping (it never creates them). */
+const STATE_TABLES = ['sync_state', 'sync_conflicts', 'sync_errors', 'sync_base', 'sync_acks', 'cesar_site'];
 
 /** Creates the bookkeeping tables if missing (statement by statement: DDL is not transactional on CockroachDB). */
 export async function ensureStateTables(db: Db): Promise<void> {
   for (const ddl of STATE_DDL) await db.query(ddl);
 }
 
-/** True when sync_state exists (dry-run must not create it). */
-export async function stateTablesExist(db: Db): Promise<boolean> {
+/** True when every bookkeeping table exists (a dry run must not create them). */
+export async function stateTablesExist(db: Queryable): Promise<boolean> {
   const { rows } = await db.query<{ n: number }>(
-    `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name IN ('sync_state', 'sync_conflicts', 'sync_errors', 'sync_recent')`,
+    `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name = ANY($1::text[])`,
+    [STATE_TABLES],
   );
-  return Number(rows[0]!.n) === 4;
+  return Number(rows[0]!.n) === STATE_TABLES.length;
+}
+
+/**
+ * This local database's site id: generated once and stored in it (`cesar_site`), so it survives
+ * restarts and is the same for every cesar process on this database.
+ */
+export async function readSiteId(db: Db, generated: string): Promise<string> {
+  await db.query('INSERT INTO cesar_site (singleton, site_id) VALUES (1, $1) ON CONFLICT (singleton) DO NOTHING', [generated]);
+  const { rows } = await db.query<{ site_id: string }>('SELECT site_id FROM cesar_site WHERE singleton = 1');
+  return rows[0]!.site_id;
 }
 
 /** What a direction of a table remembers between passes. */
@@ -95,7 +126,7 @@ export interface TableState {
   direction: Direction;
   /** Resume point: everything at or before it has been read and applied. Held back for late commits. */
   watermark: Key | null;
-  /** The newest updated_at ever read in this direction (for conflict detection). */
+  /** The newest updated_at ever read in this direction. */
   highTs: string | null;
   lastDeleteScanAt: string | null;
 }
@@ -112,8 +143,7 @@ interface StateRow {
 /** Reads every table's state, keyed `table/direction`. */
 export async function readStates(db: Queryable): Promise<Map<string, TableState>> {
   const { rows } = await db.query<StateRow>(
-    `SELECT table_name, direction, watermark_ts::text AS watermark_ts, watermark_id::text AS watermark_id,
-            high_ts::text AS high_ts, last_delete_scan_at::text AS last_delete_scan_at FROM sync_state`,
+    `SELECT table_name, direction, watermark_ts, watermark_id::text AS watermark_id, high_ts, last_delete_scan_at FROM sync_state`,
   );
   return new Map(
     rows.map((r) => [
@@ -198,38 +228,16 @@ export async function recordPassEnd(
 }
 
 /**
- * The ledger of a page's ids, both directions in one query: `seen`, the versions this direction
- * already processed; `known`, the versions the reverse direction knows on this direction's target
- * (it read them, or cesar wrote them there: echoes and written-back winners).
+ * Records a key scan of a table: its time on both directions' rows (created when missing, so an
+ * empty table is not scanned again on every pass), and the rows it deleted on each side.
  */
-export async function readLedger(db: Queryable, table: string, direction: Direction, ids: string[]): Promise<{ seen: Map<string, string>; known: Map<string, string> }> {
-  const reverse: Direction = direction === 'up' ? 'down' : 'up';
-  const { rows } = await db.query<{ row_id: string; row_ts: string; direction: string }>(
-    'SELECT row_id::text AS row_id, row_ts::text AS row_ts, direction FROM sync_recent WHERE table_name = $1 AND direction IN ($2, $3) AND row_id = ANY($4::uuid[])',
-    [table, direction, reverse, ids],
+export async function recordScan(db: Db, table: string, deletedLocal: number, deletedCloud: number): Promise<void> {
+  for (const direction of DIRECTIONS) await db.query(ENSURE_ROW, [table, direction]);
+  await db.query(
+    `UPDATE sync_state SET last_delete_scan_at = now(),
+            last_deleted = CASE direction WHEN 'down' THEN $2::INT8 ELSE $3::INT8 END,
+            total_deleted = total_deleted + CASE direction WHEN 'down' THEN $2::INT8 ELSE $3::INT8 END
+      WHERE table_name = $1`,
+    [table, deletedLocal, deletedCloud],
   );
-  const seen = new Map<string, string>();
-  const known = new Map<string, string>();
-  for (const r of rows) (r.direction === direction ? seen : known).set(r.row_id, r.row_ts);
-  return { seen, known };
-}
-
-/** Remembers versions that will be read again (above the watermark, or echoes for the other direction). */
-export async function recordRecent(client: pg.PoolClient, table: string, direction: Direction, versions: Key[]): Promise<void> {
-  if (versions.length === 0) return;
-  // two plain arrays (not JSON): the cheapest way to pass a batch of keys
-  await client.query(
-    `INSERT INTO sync_recent (table_name, direction, row_id, row_ts)
-     SELECT $1, $2, k.id, k.ts FROM unnest($3::uuid[], $4::timestamptz[]) AS k (id, ts)
-     ON CONFLICT (table_name, direction, row_id) DO UPDATE SET row_ts = excluded.row_ts`,
-    [table, direction, versions.map((v) => v.id), versions.map((v) => v.ts)],
-  );
-}
-
-/**
- * Forgets the versions a direction's watermark has passed (they are never consulted again): once
- * per table and pass, not per batch, so a large pass pays one scan of the table's entries.
- */
-export async function forgetRecent(db: Queryable, table: string, direction: Direction, watermark: Key): Promise<void> {
-  await db.query('DELETE FROM sync_recent WHERE table_name = $1 AND direction = $2 AND row_ts < $3::timestamptz', [table, direction, watermark.ts]);
 }

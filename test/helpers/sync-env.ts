@@ -39,9 +39,10 @@ export async function createSyncEnv(options: { injectRate?: number; cloudUrl?: (
       for (const url of [dbs.localUrl, dbs.cloudUrl]) {
         await sql(url, 'TRUNCATE agents, llm_models CASCADE');
       }
-      for (const t of ['sync_state', 'sync_conflicts', 'sync_errors']) {
+      for (const t of ['sync_state', 'sync_conflicts', 'sync_errors', 'sync_base', 'sync_acks']) {
         await sql(dbs.localUrl, `DELETE FROM ${t}`).catch(() => undefined);
       }
+      await sql(dbs.cloudAdminUrl, 'DELETE FROM cesar_changes').catch(() => undefined);
     },
     async close() {
       await local.close();

@@ -10,18 +10,20 @@ import { EventBus } from '../../src/events/bus.js';
 import type { Stamped } from '../../src/events/types.js';
 import { SyncEngine } from '../../src/sync/engine.js';
 import type { SyncTable } from '../../src/sync/registry.js';
-import { createRetention, DEFAULT_RETENTION_LIMITS, purgeTombstonesSql, readReferences, runRetention, type RetentionOptions } from '../../src/sync/retention.js';
+import { setCrashHook, SimulatedCrash } from '../../src/sync/crash.js';
+import { createRetention, DEFAULT_RETENTION_LIMITS, runRetention, type RetentionOptions } from '../../src/sync/retention.js';
 import { SyncScheduler } from '../../src/sync/scheduler.js';
-import { readStates } from '../../src/sync/state.js';
+import { trimChanges } from '../../src/sync/changes.js';
 import { verifyTable } from '../../src/sync/verify.js';
 import { CLI } from '../helpers/cli.js';
 import { sql } from '../helpers/databases.js';
 import { createSyncEnv, TEST_ENGINE, type SyncEnv } from '../helpers/sync-env.js';
 
 // Issue 8, retention: expired tombstones are hard-deleted on both sides (bounded batches,
-// children before parents, only versions sync has processed, never a row another row references),
-// sync_conflicts is bounded by age and count, dead sync_recent entries go, and none of it can be
-// undone by a later pass. Real PostgreSQL; the cloud behind the CockroachDB profile.
+// children before parents, only versions both sides hold (their base), never a row another row
+// references), sync_conflicts is bounded by age and count, the change log and its
+// acknowledgements stay bounded, and none of it can be undone by a later pass. Real PostgreSQL;
+// the cloud behind the CockroachDB profile.
 
 const DAY = 86_400_000;
 let env: SyncEnv;
@@ -39,14 +41,13 @@ afterAll(async () => {
 /** Empties the synced tables and cesar's bookkeeping (TRUNCATE agents CASCADE empties agent_sessions and agent_tasks too). */
 async function reset(): Promise<void> {
   await env.reset();
-  await sql(env.dbs.localUrl, 'DELETE FROM sync_recent').catch(() => undefined);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const opts = (o: Partial<RetentionOptions> = {}): RetentionOptions => ({ ...DEFAULT_RETENTION_LIMITS, tombstoneMs: 7 * DAY, conflictMs: null, conflictMaxRows: null, ...o });
 /** A retention run over every synced table (as the scheduler does), or over `only` (in dependency order) to keep a test short. */
-const retain = (o: Partial<RetentionOptions> = {}, only?: string[]) =>
-  runRetention({ local: env.local, cloud: env.cloud, tables: only ? tables.filter((t) => only.includes(t.name)) : tables }, opts(o));
+const retain = async (o: Partial<RetentionOptions> = {}, only?: string[]) =>
+  runRetention({ local: env.local, cloud: env.cloud, siteId: await engine.site(), tables: only ? tables.filter((t) => only.includes(t.name)) : tables }, opts(o));
 const table = (name: string) => tables.find((t) => t.name === name)!;
 
 /**
@@ -144,30 +145,46 @@ describe('tombstone retention', () => {
     expect(await sql(env.dbs.localUrl, "SELECT description, deleted_at FROM agents WHERE name = 'r1'")).toEqual([{ description: 'cloud edit', deleted_at: null }]);
   }, 30_000);
 
-  for (const purgedSide of ['local', 'cloud'] as const) {
-    it(`a run cut short after purging the ${purgedSide} side only converges to deleted, never resurrected`, async () => {
-      await insertAgents(env.dbs.localUrl, 'p', 4);
-      await settle();
-      await softDelete(env.dbs.localUrl, ['p1', 'p2'], 8 * DAY);
-      await settle();
-      // exactly what a run does on one side, as if the other side's statement never ran (outage, kill)
-      const db = purgedSide === 'local' ? env.local : env.cloud;
-      const watermark = (await readStates(env.local)).get(`agents/${purgedSide === 'local' ? 'up' : 'down'}`)!.watermark!;
-      const refs = (await readReferences(db)).get('agents') ?? [];
-      const res = await db.query(purgeTombstonesSql(table('agents'), refs), [7 * DAY, watermark.ts, watermark.id, 1000]);
-      expect(res.rowCount).toBe(2);
-      const other = purgedSide === 'local' ? env.dbs.cloudUrl : env.dbs.localUrl;
-      expect(await count(other, "agents WHERE name IN ('p1', 'p2')")).toBe(2);
-      // the next passes: the key scan deletes the other side's copies (a processed version, missing here)
-      const r = await pass();
-      expect(r.totals.applied).toBe(0);
-      expect(r.totals.deleted).toBe(2);
-      await settle();
-      for (const url of [env.dbs.localUrl, env.dbs.cloudUrl]) expect(await names(url)).toEqual(['p3', 'p4']);
-      await expectClean('agents');
-      expect((await retain({}, ['agents'])).totals).toEqual({ local: 0, cloud: 0 });
-    }, 40_000);
-  }
+  it('a run cut short after purging the cloud side (a crash between the two commits) converges to deleted, never resurrected', async () => {
+    await insertAgents(env.dbs.localUrl, 'p', 4);
+    await settle();
+    await softDelete(env.dbs.localUrl, ['p1', 'p2'], 8 * DAY);
+    await settle();
+    // the process dies right after the cloud's purge committed, before the local one
+    setCrashHook((point) => {
+      if (point === 'scan:delete-committed') throw new SimulatedCrash(point);
+    });
+    try {
+      await expect(retain({}, ['agents'])).rejects.toBeInstanceOf(SimulatedCrash);
+    } finally {
+      setCrashHook(null);
+    }
+    expect(await count(env.dbs.cloudUrl, "agents WHERE name IN ('p1', 'p2')")).toBe(0);
+    expect(await count(env.dbs.localUrl, "agents WHERE name IN ('p1', 'p2')")).toBe(2);
+    // the next pass (a new process: a new engine) finishes the delete locally; nothing is copied back up
+    engine = env.engine();
+    const r = await pass();
+    expect(r.totals.applied).toBe(0);
+    expect(r.totals.deleted).toBe(2);
+    await settle();
+    for (const url of [env.dbs.localUrl, env.dbs.cloudUrl]) expect(await names(url)).toEqual(['p3', 'p4']);
+    await expectClean('agents');
+    expect((await retain({}, ['agents'])).totals).toEqual({ local: 0, cloud: 0 });
+  }, 40_000);
+
+  it('a tombstone purged by hand on one side only is deleted on the other side too, never resurrected', async () => {
+    await insertAgents(env.dbs.localUrl, 'p', 4);
+    await settle();
+    await softDelete(env.dbs.localUrl, ['p1', 'p2'], 8 * DAY);
+    await settle();
+    await sql(env.dbs.localUrl, "DELETE FROM agents WHERE name IN ('p1', 'p2')");
+    const r = await pass();
+    expect(r.totals.applied).toBe(0);
+    expect(r.totals.deleted).toBe(2);
+    await settle();
+    for (const url of [env.dbs.localUrl, env.dbs.cloudUrl]) expect(await names(url)).toEqual(['p3', 'p4']);
+    await expectClean('agents');
+  }, 40_000);
 
   it('children before parents; a tombstone still referenced is kept, so nothing cascades and no key is nulled', async () => {
     await insertAgents(env.dbs.localUrl, 'a', 3);
@@ -256,27 +273,29 @@ describe('bookkeeping retention', () => {
     expect((await retain({ tombstoneMs: null, conflictMs: 30 * DAY, conflictMaxRows: 25 })).conflicts).toBe(0);
   }, 30_000);
 
-  it('sync_recent: entries below their watermark go, entries above it stay', async () => {
+  it('the change log and its acknowledgements: entries well behind the newest acknowledged one go, recent ones stay', async () => {
     await insertAgents(env.dbs.localUrl, 'x', 1);
     await settle();
-    const w = (await readStates(env.local)).get('agents/up')!.watermark!;
-    const stale = () => count(env.dbs.localUrl, 'sync_recent r JOIN sync_state s ON s.table_name = r.table_name AND s.direction = r.direction WHERE r.row_ts < s.watermark_ts');
-    const before = { stale: await stale(), all: await count(env.dbs.localUrl, 'sync_recent') };
+    const site = await engine.site();
+    const entries = () => count(env.dbs.cloudAdminUrl, 'cesar_changes WHERE site_id = $1', [site]);
+    const before = { entries: await entries(), acks: await count(env.dbs.localUrl, 'sync_acks') };
+    expect(before.entries).toBeGreaterThan(0);
+    expect(before.acks).toBe(before.entries);
+    // 30 old entries (and their acknowledgements), two hours behind
     await sql(
-      env.dbs.localUrl,
-      `INSERT INTO sync_recent (table_name, direction, row_id, row_ts)
-       SELECT 'agents', 'up', gen_random_uuid(), $1::timestamptz - g * INTERVAL '1 second' FROM generate_series(1, 30) g
-       UNION ALL SELECT 'agents', 'up', gen_random_uuid(), $1::timestamptz + INTERVAL '1 hour'`,
-      [w.ts],
+      env.dbs.cloudAdminUrl,
+      `INSERT INTO cesar_changes (site_id, table_name, put_ids, put_ts, del_ids, del_ts, logged_at)
+       SELECT $1, 'agents', '{}', '{}', '{}', '{}', now() - INTERVAL '2 hours' - g * INTERVAL '1 second' FROM generate_series(1, 30) g`,
+      [site],
     );
-    const r = await retain({ tombstoneMs: null, batchSize: 8 });
-    expect(r.recent).toBe(30 + before.stale);
-    expect(await stale()).toBe(0);
-    expect(await count(env.dbs.localUrl, 'sync_recent')).toBe(before.all - before.stale + 1);
-    expect(await count(env.dbs.localUrl, "sync_recent WHERE row_ts = $1::timestamptz + INTERVAL '1 hour'", [w.ts])).toBe(1);
+    const old = await sql<{ id: string; at: string }>(env.dbs.cloudAdminUrl, "SELECT id::text AS id, logged_at::text AS at FROM cesar_changes WHERE logged_at < now() - INTERVAL '1 hour'");
+    for (const o of old) await sql(env.dbs.localUrl, 'INSERT INTO sync_acks (batch_id, logged_at) VALUES ($1, $2)', [o.id, o.at]);
+    await trimChanges(env.local, env.cloud, site, TEST_ENGINE.retry!);
+    expect(await entries()).toBe(before.entries);
+    expect(await count(env.dbs.localUrl, 'sync_acks')).toBe(before.acks);
   }, 30_000);
 
-  it('sync_errors: a parked row whose source row was purged is cleared by the next pass', async () => {
+  it('sync_errors: a parked tombstone is kept until it reaches the other side, then purged on both', async () => {
     // the cloud refuses this one row (a constraint only the cloud has), so it is parked
     await sql(env.dbs.cloudAdminUrl, "ALTER TABLE agents ADD CONSTRAINT retention_test_refuse CHECK (name <> 'bad')");
     try {
@@ -287,13 +306,18 @@ describe('bookkeeping retention', () => {
       await softDelete(env.dbs.localUrl, ['bad'], 8 * DAY);
       await settle();
       expect(await count(env.dbs.localUrl, "sync_errors WHERE table_name = 'agents'")).toBe(1); // still refused
-      expect((await retain({}, ['agents'])).totals).toEqual({ local: 1, cloud: 0 });
-      await pass();
-      expect(await count(env.dbs.localUrl, 'sync_errors')).toBe(0);
-      await expectClean('agents');
+      // never on both sides (its base is not recorded): it waits to be copied, so retention keeps it
+      expect((await retain({}, ['agents'])).totals).toEqual({ local: 0, cloud: 0 });
+      expect(await count(env.dbs.localUrl, "agents WHERE name = 'bad'")).toBe(1);
     } finally {
       await sql(env.dbs.cloudAdminUrl, 'ALTER TABLE agents DROP CONSTRAINT IF EXISTS retention_test_refuse');
     }
+    // once the cloud takes it, it is unparked; then it is a tombstone both sides hold, and goes
+    await settle();
+    expect(await count(env.dbs.localUrl, 'sync_errors')).toBe(0);
+    expect((await retain({}, ['agents'])).totals).toEqual({ local: 1, cloud: 1 });
+    await pass();
+    await expectClean('agents');
   }, 30_000);
 });
 
