@@ -22,6 +22,9 @@ export const dashboardCommand: Command = {
       ctx.stderr.write(`${problem}\n`);
       return EXIT.usage;
     }
+    // React's development build checks and times every render and keeps a performance entry for
+    // each (22,000 after 40 s): a screen left open for hours must run the production build
+    process.env.NODE_ENV ??= 'production';
     // loaded only here: ink and react cost nothing to the other commands
     const { runDashboard } = await import('../tui/index.js');
     return runDashboard(ctx, { readonly: ctx.flags.readonly === true, demo: ctx.flags.demo === true, refreshMs });
