@@ -61,10 +61,12 @@ export function latency(ms: number | undefined): string {
 }
 
 /**
- * Keeps the shown latency unless the new measurement moved by more than 30 %: probes every
- * refresh jitter, and a jittering number would redraw an otherwise idle screen.
+ * Keeps the shown latency unless the new measurement moved by more than 30 % and by 2 ms at
+ * least: probes every refresh jitter (a loaded machine adds milliseconds to a loopback round
+ * trip), and a jittering number would redraw an otherwise idle screen.
  */
 export function steadyLatency(previous: number | undefined, measured: number | undefined): number | undefined {
   if (measured === undefined || previous === undefined) return measured;
-  return Math.abs(measured - previous) > 0.3 * Math.max(previous, 1) ? measured : previous;
+  const moved = Math.abs(measured - previous);
+  return moved > 0.3 * Math.max(previous, 1) && moved >= 2 ? measured : previous;
 }

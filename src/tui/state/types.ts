@@ -79,6 +79,8 @@ export interface SyncRow {
   /** Age of the oldest unsynced change, worst direction; null when unknown. */
   lagSeconds: number | null;
   conflicts: number;
+  /** Rows the other side refused, parked in sync_errors (both directions), retried every pass. */
+  parked: number;
   lastError: string | null;
 }
 
