@@ -6,6 +6,7 @@ import { EXIT, isCesarError } from '../errors.js';
 import { realActions } from './data/actions.js';
 import { wireBus } from './data/bus.js';
 import { Poller } from './data/poller.js';
+import { wireScheduler } from './data/scheduler.js';
 import { redirectLogs } from './log.js';
 import { mountApp } from './mount.js';
 import { Controller } from './state/controller.js';
@@ -76,9 +77,13 @@ export async function runDashboard(ctx: CommandContext, opts: DashboardOptions):
   // --readonly observes only: no passes (they write to both databases), no demo writes, no
   // migrations, no API (its POST endpoints start work); the screen still polls and shows everything
   const background = opts.readonly ? { start: false, demo: false, migrate: false, api: false as const } : { demo: rt.config.embedded || opts.demo };
+  let ending = false;
+  let unscheduler = null as (() => void) | null;
   const starting = startBackground(rt, background).then(
     (b) => {
       bg = b;
+      // the scheduler announces its status changes: the header follows them, nothing polls it
+      if (!ending) unscheduler = wireScheduler(b.scheduler, store);
       const api = apiText(b);
       store.update((s) => ({ ...s, header: { ...s.header, api } }));
       return b;
@@ -90,20 +95,9 @@ export async function runDashboard(ctx: CommandContext, opts: DashboardOptions):
       return null;
     },
   );
-  // the scheduler lives in memory: poll its status for the header (cheap, no database). The
-  // critical tables are passed twice a second in a few ms each: "running" shows only for a pass
-  // that has lasted a second, or the header would blink (and write) at every poll.
-  let runningSince: number | null = null;
-  const status = setInterval(() => {
-    const raw = bg?.scheduler.status() ?? null;
-    if (!raw) return;
-    runningSince = raw.running ? (runningSince ?? Date.now()) : null;
-    const st = { ...raw, running: runningSince !== null && Date.now() - runningSince >= 1000 };
-    if (JSON.stringify(st) !== JSON.stringify(store.get().scheduler)) store.update((s) => ({ ...s, scheduler: st }));
-  }, 250);
-
   const outcome = await ended;
-  clearInterval(status);
+  ending = true;
+  unscheduler?.();
   app.unmount();
   unanchor();
   screen.restore();

@@ -9,12 +9,17 @@ const SEVERITY: Record<SyncRow['status'], number> = { error: 5, drift: 4, runnin
 
 /**
  * One row per table from sync_state's two directions (pure): the worse status, the later pass,
- * rows applied each way in the last pass, total conflicts, the latest error.
+ * rows applied each way in the last pass, total conflicts, rows parked in sync_errors, the latest error.
  */
-export function buildSyncRows(tables: readonly string[], states: readonly SyncStateRow[], lags: ReadonlyMap<string, number | null> = new Map()): SyncRow[] {
+export function buildSyncRows(
+  tables: readonly string[],
+  states: readonly SyncStateRow[],
+  lags: ReadonlyMap<string, number | null> = new Map(),
+  parked: ReadonlyMap<string, number> = new Map(),
+): SyncRow[] {
   const byTable = new Map<string, SyncStateRow[]>();
   for (const st of states) byTable.set(st.table, [...(byTable.get(st.table) ?? []), st]);
-  const names = [...new Set([...tables, ...byTable.keys()])].sort();
+  const names = [...new Set([...tables, ...byTable.keys(), ...parked.keys()])].sort();
   return names.map((table) => {
     const dirs = byTable.get(table) ?? [];
     const up = dirs.find((d) => d.direction === 'up');
@@ -31,6 +36,7 @@ export function buildSyncRows(tables: readonly string[], states: readonly SyncSt
       down: down?.last.applied ?? 0,
       lagSeconds: lags.has(table) ? lags.get(table)! : null,
       conflicts: dirs.reduce((a, d) => a + d.total.conflicts, 0),
+      parked: parked.get(table) ?? 0,
       lastError: errored ? `${errored.direction}: ${errored.lastError}` : null,
     };
   });

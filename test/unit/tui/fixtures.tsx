@@ -45,9 +45,9 @@ export function fixtureState(columns = 100, rows = 40): DashboardState {
       error: null,
       spark: [0, 0, 3, 5, 1],
       rows: [
-        { table: 'agents', status: 'ok', lastSyncAt: db(NOW - 5000), up: 3, down: 1, lagSeconds: 0.2, conflicts: 2, lastError: null },
-        { table: 'memories', status: 'error', lastSyncAt: db(NOW - 5000), up: 0, down: 0, lagSeconds: 125, conflicts: 0, lastError: 'up: relation "memories" does not exist' },
-        { table: 'tasks', status: 'never', lastSyncAt: null, up: 0, down: 0, lagSeconds: null, conflicts: 0, lastError: null },
+        { table: 'agents', status: 'ok', lastSyncAt: db(NOW - 5000), up: 3, down: 1, lagSeconds: 0.2, conflicts: 2, parked: 0, lastError: null },
+        { table: 'memories', status: 'error', lastSyncAt: db(NOW - 5000), up: 0, down: 0, lagSeconds: 125, conflicts: 0, parked: 2, lastError: 'up: relation "memories" does not exist' },
+        { table: 'tasks', status: 'never', lastSyncAt: null, up: 0, down: 0, lagSeconds: null, conflicts: 0, parked: 0, lastError: null },
       ],
     },
     tableSpark: { agents: [0, 1, 4] },
