@@ -5,25 +5,30 @@ import type { DashboardStore } from '../state/store.js';
 import type { DashboardState } from '../state/types.js';
 import type { Poller, Task } from './poller.js';
 
-/** What a bus event of this process changed on screen, to be read again (coalesced by the poller). */
-export function tasksFor(e: Stamped): Task[] {
+/** Passes that changed nothing still record their time in sync_state (the LAST column): shown within this long. */
+export const QUIET_PASS_GAP_MS = 5000;
+
+/** What a bus event of this process changed on screen, to be read again (coalesced by the poller), and how soon. */
+export function tasksFor(e: Stamped): { tasks: Task[]; gapMs?: number } {
   switch (e.type) {
     case 'sync.pass.completed':
-      if (e.dryRun || (e.applied === 0 && e.conflicts === 0 && e.errors === 0)) return [];
+      if (e.dryRun) return { tasks: [] };
+      // a pass that changed nothing moved only times (tail passes of the critical tables not even those)
+      if (e.applied === 0 && e.conflicts === 0 && e.errors === 0) return { tasks: ['sync'], gapMs: QUIET_PASS_GAP_MS };
       // rows applied move the watermarks (sync state, lag); errors park rows (shown with the sync state)
-      return e.conflicts > 0 ? ['sync', 'lag', 'conflicts'] : ['sync', 'lag'];
+      return { tasks: e.conflicts > 0 ? ['sync', 'lag', 'conflicts'] : ['sync', 'lag'] };
     case 'sync.pass.failed':
     case 'sync.table.error':
-      return ['sync'];
+      return { tasks: ['sync'] };
     case 'sync.conflict':
-      return ['conflicts'];
+      return { tasks: ['conflicts'] };
     case 'migration.applied':
     case 'migration.failed':
-      return ['migrations', 'sync'];
+      return { tasks: ['migrations', 'sync'] };
     case 'agent.changed':
-      return ['agents'];
+      return { tasks: ['agents'] };
     default:
-      return [];
+      return { tasks: [] };
   }
 }
 
@@ -76,8 +81,8 @@ export function wireBus(bus: EventBus, store: DashboardStore, poller: Pick<Polle
         return counted ? withSparks(next, throughput, Date.parse(e.at)) : next;
       });
     }
-    const tasks = tasksFor(e);
-    if (tasks.length > 0) poller.invalidate(...tasks);
+    const { tasks, gapMs } = tasksFor(e);
+    if (tasks.length > 0) poller.invalidate(tasks, gapMs);
   });
 
   // the history moves on with time even when nothing happens: shift it when a bucket boundary passes

@@ -53,7 +53,8 @@ export class Poller {
   private dbs: Partial<Record<Role, Db>> = {};
   private readonly running = new Set<Task>();
   private readonly again = new Set<Task>();
-  private readonly dirty = new Set<Task>(TASKS);
+  /** When each task was asked for (by an event or a key) is due; Infinity when nobody asked. */
+  private readonly due: Record<Task, number> = { agents: 0, sync: 0, lag: 0, conflicts: 0, migrations: 0 };
   private readonly lastRead: Record<Task, number> = { agents: 0, sync: 0, lag: 0, conflicts: 0, migrations: 0 };
   private fingerprint: string | null = null;
   private stopped = false;
@@ -86,17 +87,18 @@ export class Poller {
    */
   refresh(what: 'agents' | 'all' | 'migrations'): void {
     if (what === 'agents') return void this.run('agents');
-    if (what === 'migrations') return this.invalidate('migrations');
-    for (const t of TASKS) this.dirty.add(t);
+    if (what === 'migrations') return this.invalidate(['migrations']);
+    for (const t of TASKS) this.due[t] = 0;
     this.schedule(0);
   }
 
-  /** Something changed these (an event of this process): read them soon, at most once a second each. */
-  invalidate(...tasks: Task[]): void {
-    for (const t of tasks) this.dirty.add(t);
-    const now = Date.now();
-    const when = Math.min(...tasks.map((t) => Math.max(0, this.lastRead[t] + MIN_GAP_MS[t] - now)));
-    this.schedule(when);
+  /**
+   * Something changed these (an event of this process): read them soon, at most once a second
+   * each, or no sooner than `gapMs` after their last read (for changes that can wait).
+   */
+  invalidate(tasks: readonly Task[], gapMs = 0): void {
+    for (const t of tasks) this.due[t] = Math.min(this.due[t], this.lastRead[t] + Math.max(MIN_GAP_MS[t], gapMs));
+    this.schedule(Math.max(0, Math.min(...tasks.map((t) => this.due[t])) - Date.now()));
   }
 
   stop(): void {
@@ -125,7 +127,7 @@ export class Poller {
     try {
       await this.readHeader();
       const now = Date.now();
-      const due = (t: Task, every: number): boolean => (this.dirty.has(t) && now - this.lastRead[t] >= MIN_GAP_MS[t]) || now - this.lastRead[t] >= every;
+      const due = (t: Task, every: number): boolean => this.due[t] <= now || now - this.lastRead[t] >= every;
       // another process may be syncing (this one stands by, is read-only, or is starting)
       const others = this.store.get().scheduler?.active !== true;
       const tasks: Task[] = [];
@@ -138,9 +140,8 @@ export class Poller {
     } finally {
       this.cycling = false;
       // events that came in during the cycle (or too soon after the last read) ask again
-      const now = Date.now();
-      const pending = [...this.dirty].map((t) => Math.max(0, this.lastRead[t] + MIN_GAP_MS[t] - now));
-      this.schedule(Math.min(this.intervalMs, ...pending));
+      const next = Math.min(...TASKS.map((t) => this.due[t]));
+      this.schedule(Math.max(0, Math.min(this.intervalMs, next - Date.now())));
     }
   }
 
@@ -194,7 +195,7 @@ export class Poller {
       if (!was || !now || was.up === now.up) continue;
       // a database going down or coming back is an event (the log, headless clients), and everything read from it is stale
       this.rt.bus.emit({ type: 'db.status', role: r, up: now.up, ...(now.error ? { error: now.error } : {}) });
-      for (const t of TASKS) this.dirty.add(t);
+      for (const t of TASKS) this.due[t] = 0;
     }
   }
 
@@ -236,7 +237,7 @@ export class Poller {
       return;
     }
     this.running.add(task);
-    this.dirty.delete(task);
+    this.due[task] = Infinity;
     this.lastRead[task] = Date.now();
     this.reads[task]++;
     try {

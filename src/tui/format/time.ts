@@ -61,12 +61,12 @@ export function latency(ms: number | undefined): string {
 }
 
 /**
- * Keeps the shown latency unless the new measurement moved by more than 30 % and by 2 ms at
+ * Keeps the shown latency unless the new measurement moved by more than 30 % and by 5 ms at
  * least: probes every refresh jitter (a loaded machine adds milliseconds to a loopback round
  * trip), and a jittering number would redraw an otherwise idle screen.
  */
 export function steadyLatency(previous: number | undefined, measured: number | undefined): number | undefined {
   if (measured === undefined || previous === undefined) return measured;
   const moved = Math.abs(measured - previous);
-  return moved > 0.3 * Math.max(previous, 1) && moved >= 2 ? measured : previous;
+  return moved > 0.3 * Math.max(previous, 1) && moved >= 5 ? measured : previous;
 }
