@@ -7,6 +7,7 @@ import { realActions } from './data/actions.js';
 import { wireBus } from './data/bus.js';
 import { Poller } from './data/poller.js';
 import { wireScheduler } from './data/scheduler.js';
+import { shareInkCaches } from './ink-caches.js';
 import { redirectLogs } from './log.js';
 import { mountApp } from './mount.js';
 import { Controller } from './state/controller.js';
@@ -59,6 +60,7 @@ export async function runDashboard(ctx: CommandContext, opts: DashboardOptions):
   const controller = new Controller(store, actions, opts.readonly);
   if (opts.readonly) controller.say('read-only: no background sync, no API; sync, dry-run, migrate and pause are off', 'warn');
 
+  await shareInkCaches();
   const screen = new Screen(io.stdin, io.stdout);
   // a hung-up terminal (SIGHUP, dropped SSH link) makes reads and writes fail with EIO: that must
   // end the session cleanly (lease released, databases closed), not crash it

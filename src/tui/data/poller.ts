@@ -139,6 +139,8 @@ export class Poller {
       await Promise.all(tasks.map((t) => this.run(t)));
     } finally {
       this.cycling = false;
+      // what this cycle read goes to the screen now, in one frame: a change shows within one refresh
+      this.store.flush();
       // events that came in during the cycle (or too soon after the last read) ask again
       const next = Math.min(...TASKS.map((t) => this.due[t]));
       this.schedule(Math.max(0, Math.min(this.intervalMs, next - Date.now())));
@@ -245,6 +247,8 @@ export class Poller {
     } catch (err) {
       this.fail(task, redactError(err));
     } finally {
+      // a read asked for by a key (a new page, sort or filter) shows at once; a cycle flushes all its reads together
+      if (!this.cycling) this.store.flush();
       this.running.delete(task);
       if (this.again.delete(task)) void this.run(task);
     }

@@ -117,3 +117,19 @@ describe('the scheduler feed', () => {
     off();
   });
 });
+
+describe("Ink's caches", () => {
+  it('are kept across frames with the installed Ink (an Ink upgrade that changes its internals fails here)', async () => {
+    const { shareInkCaches } = await import('../../../src/tui/ink-caches.js');
+    expect(await shareInkCaches()).toBe(true);
+    // frames drawn with the kept caches are the frames drawn without them: a change, then back
+    const { store, frame } = await mounted();
+    const first = frame();
+    store.update((s) => ({ ...s, agents: { ...s.agents, total: 1235 } }), true);
+    await tick(30);
+    expect(frame()).toContain('1-3 of 1235');
+    store.update((s) => ({ ...s, agents: { ...s.agents, total: 1234 } }), true);
+    await tick(30);
+    expect(frame()).toBe(first);
+  });
+});
