@@ -1,16 +1,23 @@
 #!/usr/bin/env node
+import { Writable } from 'node:stream';
 import meow from 'meow';
 import { COMMANDS, findCommand } from './commands/index.js';
+import { runLogged } from './commands/logging.js';
 import type { Command, CommandContext } from './commands/types.js';
 import { loadConfig } from './config/load.js';
-import { redactError } from './config/redact.js';
-import { CesarError, EXIT } from './errors.js';
+import { redact, redactError } from './config/redact.js';
+import { CesarError, EXIT, isCesarError } from './errors.js';
+import { privateUmask } from './files.js';
+import { REOPEN_SIGNAL } from './log-file.js';
 import { openRuntime, type Runtime } from './runtime.js';
+import { catchStopSignals, interruptedError, SIGNAL_EXIT, type StopSignal } from './signals.js';
 
 // The entry point: parse, dispatch, turn every error into a message and an exit code.
 // This is the only file that calls process.exit.
 
 const DEFAULT_COMMAND = 'dashboard';
+/** How long an interrupted command may take to stop (its statements in flight end, its lease is released). */
+const STOP_GRACE_MS = 10_000;
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -82,6 +89,21 @@ function badNumber(cmd: Command, argv: string[], flags: Record<string, unknown>)
   return undefined;
 }
 
+/**
+ * A stream that redacts what it forwards to `out`: the last guard on what one-shot commands print
+ * (each message is redacted where it is made; this catches one that was not). Each write is
+ * forwarded at once, so nothing waits in a buffer when the process exits. Not for the dashboard,
+ * which needs the terminal itself.
+ */
+function redacting(out: NodeJS.WriteStream): NodeJS.WritableStream {
+  return new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      out.write(redact(chunk.toString()));
+      done();
+    },
+  });
+}
+
 function parseFlags(cmd: Command, rest: string[]) {
   return meow({
     importMeta: import.meta,
@@ -99,6 +121,8 @@ function parseFlags(cmd: Command, rest: string[]) {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // what cesar creates (the embedded databases, logs) is for its user only, whatever the umask (issue 17)
+  privateUmask();
   const first = argv[0];
   if (first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(`${overview()}\n`);
@@ -112,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
   const name = first === undefined || first.startsWith('-') ? DEFAULT_COMMAND : first;
   const cmd = findCommand(name);
   if (!cmd) {
-    process.stderr.write(`cesar: unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}.\n`);
+    process.stderr.write(redact(`cesar: unknown command "${name}". Commands: ${COMMANDS.map((c) => c.name).join(', ')}.\n`));
     return EXIT.usage;
   }
   const rest = name === first ? argv.slice(1) : argv;
@@ -127,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const valued = booleanWithValue(cmd, rest);
   if (valued) {
-    process.stderr.write(`cesar ${cmd.name}: ${valued}. Usage: cesar ${cmd.usage}\n`);
+    process.stderr.write(redact(`cesar ${cmd.name}: ${valued}. Usage: cesar ${cmd.usage}\n`));
     return EXIT.usage;
   }
   let cli: ReturnType<typeof meow>;
@@ -135,44 +159,86 @@ async function main(argv: string[]): Promise<number> {
     cli = parseFlags(cmd, rest);
   } catch (err) {
     // meow throws for a value outside a flag's choices: that is a usage error
-    process.stderr.write(`cesar ${cmd.name}: ${(err as Error).message}. Usage: cesar ${cmd.usage}\n`);
+    process.stderr.write(redact(`cesar ${cmd.name}: ${(err as Error).message}. Usage: cesar ${cmd.usage}\n`));
     return EXIT.usage;
   }
   const number = badNumber(cmd, rest, cli.flags as Record<string, unknown>);
   if (number) {
-    process.stderr.write(`cesar ${cmd.name}: ${number}. Usage: cesar ${cmd.usage}\n`);
+    process.stderr.write(redact(`cesar ${cmd.name}: ${number}. Usage: cesar ${cmd.usage}\n`));
     return EXIT.usage;
   }
   if (cli.input.length > 0) {
-    process.stderr.write(`cesar ${cmd.name}: unexpected argument "${cli.input[0]}". Usage: cesar ${cmd.usage}\n`);
+    process.stderr.write(redact(`cesar ${cmd.name}: unexpected argument "${cli.input[0]}". Usage: cesar ${cmd.usage}\n`));
     return EXIT.usage;
   }
   let runtime: Runtime | undefined;
+  let config: ReturnType<typeof loadConfig> | undefined;
+  const interrupt = new AbortController();
+  let stoppedBy: StopSignal | undefined;
+  // The dashboard and headless mode handle signals themselves (terminal, drain); a one-shot command
+  // stops at its next statement and unwinds through its finally blocks (a lease is released there).
+  const uninstall =
+    cmd.name === 'dashboard' || cmd.name === 'headless'
+      ? () => undefined
+      : catchStopSignals((signal, count) => {
+          if (count > 1) process.exit(SIGNAL_EXIT[stoppedBy ?? signal]);
+          stoppedBy = signal;
+          interrupt.abort(interruptedError(signal));
+          const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
+          if (signal !== 'SIGHUP') process.stderr.write(`cesar: ${signal}: stopping after the statements already sent (${again} quits at once)\n`);
+          setTimeout(() => {
+            process.stderr.write(`cesar: still not stopped after ${STOP_GRACE_MS / 1000} s: quitting (a lease it held expires by itself)\n`);
+            process.exit(SIGNAL_EXIT[signal]);
+          }, STOP_GRACE_MS).unref();
+        });
   const ctx: CommandContext = {
     flags: cli.flags as Record<string, unknown>,
     input: cli.input,
-    stdout: process.stdout,
-    stderr: process.stderr,
-    async runtime() {
-      if (!runtime) {
-        const config = loadConfig();
+    stdout: cmd.name === 'dashboard' ? process.stdout : redacting(process.stdout),
+    stderr: cmd.name === 'dashboard' ? process.stderr : redacting(process.stderr),
+    signal: interrupt.signal,
+    config() {
+      if (!config) {
+        config = loadConfig();
         for (const w of config.warnings) process.stderr.write(`cesar: warning: ${w}\n`);
-        runtime = await openRuntime(config);
       }
+      return config;
+    },
+    async runtime() {
+      runtime ??= await openRuntime(ctx.config(), { interrupt: interrupt.signal });
       return runtime;
     },
   };
   try {
-    return await cmd.run(ctx);
+    const code = cmd.logged ? await runLogged(ctx, cmd.name, cmd.run) : await cmd.run(ctx);
+    return stoppedBy ? SIGNAL_EXIT[stoppedBy] : code;
+  } catch (err) {
+    if (!stoppedBy) throw err;
+    // what the interruption caused is not news; anything else is still said
+    if (!isCesarError(err, 'INTERRUPTED')) process.stderr.write(`cesar: ${isCesarError(err) ? redact(err.message) : redactError(err)}\n`);
+    process.stderr.write(`cesar: stopped by ${stoppedBy}\n`);
+    return SIGNAL_EXIT[stoppedBy];
   } finally {
     await runtime?.close();
+    uninstall();
   }
 }
+
+// The process is called `cesar` (ps, pkill -x cesar), whatever node's path: logrotate's snippet
+// (deploy/logrotate/cesar) signals cesar processes by that name.
+process.title = 'cesar';
+
+// SIGUSR2 asks for the log file to be reopened (log-file.ts). It never kills a cesar process,
+// whichever command it runs: a rotation must not end a `cesar restore` that happens to be running.
+process.on(REOPEN_SIGNAL, () => undefined);
 
 // A reader that goes away (`cesar status | head -1`) is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(EXIT.ok);
 });
+// A terminal that hung up (SIGHUP) fails writes with EIO: there is nobody left to tell, and the
+// command must still unwind (release its lease) instead of dying of an unhandled 'error'.
+process.stderr.on('error', () => undefined);
 
 main(process.argv.slice(2)).then(
   (code) => {
@@ -180,7 +246,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof CesarError) {
-      process.stderr.write(`cesar: ${err.message}\n`);
+      process.stderr.write(`cesar: ${redact(err.message)}\n`);
       process.exit(err.exitCode);
     }
     process.stderr.write(`cesar: unexpected error: ${redactError(err)}\n`);

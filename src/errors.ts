@@ -1,5 +1,5 @@
 /** Exit codes used by every command: 0 ok, 1 failure, 2 usage or configuration. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, sigint: 130, sigterm: 143 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, sighup: 129, sigint: 130, sigterm: 143 } as const;
 
 /**
  * The one error type that reaches a person. `code` is a stable machine-readable name

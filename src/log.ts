@@ -8,11 +8,11 @@ export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
- * The headless logger: one JSON object per line on stdout (headless.md), `level` as a word and
- * `time` as ISO 8601, written synchronously so that nothing is lost when the process exits.
- * Every string field passes through redact() on its way out.
+ * The logger of every command: one JSON object per line (headless.md) on stdout or a log file
+ * (log-file.ts), `level` as a word and `time` as ISO 8601, written synchronously so that nothing
+ * is lost when the process exits. Every string field passes through redact() on its way out.
  */
-export function createLogger(options: { level?: LogLevel; destination?: DestinationStream } = {}): Logger {
+export function createLogger(options: { level?: LogLevel | 'silent'; destination?: DestinationStream } = {}): Logger {
   return pino(
     {
       name: 'cesar',

@@ -15,8 +15,18 @@ export interface Runtime {
   maybeDb(role: Role): Db | undefined;
   /** The pool for a role; a usage error (exit 2) naming the missing variable when not configured. */
   db(role: Role): Db;
+  /**
+   * A small pool of its own for `purpose`, opened on first use (undefined when the role is not
+   * configured): 'api' for the API's reads, 'probe' for health probes. The sync, the lease
+   * heartbeat and the probes thereby never wait for a connection behind API reads (issue 17).
+   */
+  sidePool(role: Role, purpose: SidePurpose): Db | undefined;
   close(): Promise<void>;
 }
+
+/** What a side pool is for, and its size: two connections serve the API's reads, one the health probes. */
+export const SIDE_POOLS = { api: 2, probe: 1 } as const;
+export type SidePurpose = keyof typeof SIDE_POOLS;
 
 /** The variable that configures each role, for messages. */
 export const ROLE_VARIABLE: Record<Role, string> = { local: 'LOCAL_DB_URL', cloud: 'COCKROACH_DB_URL' };
@@ -26,8 +36,11 @@ export function notConfiguredReason(role: Role): string {
   return `not configured (set ${ROLE_VARIABLE[role]})`;
 }
 
-/** Builds the runtime: starts the embedded databases when configured so, and opens one pool per role. */
-export async function openRuntime(config: Config, options: { bus?: EventBus; poolSize?: number } = {}): Promise<Runtime> {
+/**
+ * Builds the runtime: starts the embedded databases when configured so, and opens one pool per role.
+ * `interrupt`: once aborted, the pools refuse new statements (see Db.interrupt).
+ */
+export async function openRuntime(config: Config, options: { bus?: EventBus; poolSize?: number; interrupt?: AbortSignal } = {}): Promise<Runtime> {
   const bus = options.bus ?? new EventBus();
   let embedded: EmbeddedPair | undefined;
   let urls = config.urls;
@@ -42,12 +55,14 @@ export async function openRuntime(config: Config, options: { bus?: EventBus; poo
     connectTimeoutMs: config.timeouts.connectMs,
     statementTimeoutMs: config.timeouts.statementMs,
     ...(options.poolSize ? { max: options.poolSize } : {}),
+    ...(options.interrupt ? { interrupt: options.interrupt } : {}),
   };
   const dbs: Partial<Record<Role, Db>> = {};
   for (const role of ['local', 'cloud'] as const) {
     const url = urls[role];
     if (url) dbs[role] = openDb(role, url, dbOptions);
   }
+  const side = new Map<string, Db>();
   let closed = false;
   return {
     config: { ...config, urls },
@@ -59,10 +74,21 @@ export async function openRuntime(config: Config, options: { bus?: EventBus; poo
       if (!db) throw usageError('NOT_CONFIGURED', `the ${role} database is not configured: set ${ROLE_VARIABLE[role]} (see .env.example).`);
       return db;
     },
+    sidePool(role, purpose) {
+      const url = urls[role];
+      if (!url || closed) return undefined;
+      const key = `${role}/${purpose}`;
+      let db = side.get(key);
+      if (!db) {
+        db = openDb(role, url, { ...dbOptions, max: SIDE_POOLS[purpose] });
+        side.set(key, db);
+      }
+      return db;
+    },
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all(Object.values(dbs).map((db) => db.close()));
+      await Promise.all([...Object.values(dbs), ...side.values()].map((db) => db.close()));
       await embedded?.close();
     },
   };

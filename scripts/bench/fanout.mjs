@@ -94,7 +94,9 @@ export async function run(opts) {
   const config = loadConfig({ cwd, env: { LOCAL_DB_URL: dbs.localUrl, COCKROACH_DB_URL: dbs.cloudUrl, ENVIRONMENT: 'development' } });
   const rt = await openRuntime(config, { bus: new EventBus() });
   onCleanup('close the runtime', () => rt.close());
-  const bg = await startBackground(rt, { api: { host: '127.0.0.1', port: 0, hub: { maxClients: Math.max(clients, DEFAULT_HUB.maxClients) } }, start: false });
+  // every client comes from 127.0.0.1: the per-address limits (8 sockets, 16 requests) are raised to the swarm's size
+  const limits = { perClientSockets: clients + 10, perClientRequests: clients + 10 };
+  const bg = await startBackground(rt, { api: { host: '127.0.0.1', port: 0, limits, hub: { maxClients: Math.max(clients, DEFAULT_HUB.maxClients) } }, start: false });
   onCleanup('close the background', () => bg.close());
   if (!bg.api || !('url' in bg.api)) throw new Error(`the API did not start: ${JSON.stringify(bg.api)}`);
   const base = bg.api.url;
@@ -104,7 +106,8 @@ export async function run(opts) {
   const health = await startChild('health');
 
   // 0. the shipped hub settings, on a second API of the same process: how many of the clients get in?
-  const shipped = await startApi({ rt, scheduler: bg.scheduler, engine: bg.engine }, { host: '127.0.0.1', port: 0 });
+  // (the per-address limit is raised: the swarm is one address, and that limit is not the hub's)
+  const shipped = await startApi({ rt, scheduler: bg.scheduler, engine: bg.engine }, { host: '127.0.0.1', port: 0, limits });
   const closeShipped = onCleanup('close the shipped-settings API', () => shipped.close(500));
   const probe = await swarm.request({ cmd: 'connect', url: `${shipped.url.replace(/^http/, 'ws')}/ws/events`, n: clients, nonce: 'probe' }, 'connected');
   await swarm.request({ cmd: 'collect', expected: [], timeoutMs: 0 }, 'collected'); // closes them

@@ -21,6 +21,7 @@ const BENCHMARKS = {
   propagation: { summary: 'headless continuous mode: commit-to-visible latency both ways at 100 updates/s, writer latency, CPU', load: () => import('./propagation.mjs') },
   dashboard: { summary: 'the dashboard in a pseudo-terminal vs cesar headless (1,000 and 1,000,000 agents) and on the embedded demo: CPU, memory, bytes written, key to screen', load: () => import('./dashboard.mjs') },
   fanout: { summary: '200 WebSocket clients during a pass of 1,000+ events: complete, in order, delivery p99, /health latency', load: () => import('./fanout.mjs') },
+  api: { summary: '200 API clients against headless on 0.0.0.0 with writers on both databases: no failed pass, never down, lag p99, no 5xx', load: () => import('./api.mjs') },
 };
 
 const USAGE = `Usage: node scripts/bench/run.mjs [name...] [flags]
@@ -42,12 +43,14 @@ Flags:
   --large N        incremental: rows of the large table; dashboard: the large agent count (default 1000000 for both;
                    e.g. --large 200000 for a quick run)
   --changed N      incremental: rows changed before each timed pass (default 1000)
-  --seconds S      propagation: seconds of writing per side and condition (default 60);
+  --seconds S      propagation: seconds of writing per side and condition (default 60); api: seconds per condition
+                   (default 30);
                    dashboard: length of the idle window (the changing window is half of it; default 60)
   --keys N         dashboard: key presses timed during a full pass, per size and on the demo (default 120)
   --demo-minutes M dashboard: minutes of the embedded demo (default 10; 0 skips it)
-  --rate R         propagation / dashboard: rows updated per second by the writer (default 100)
-  --clients N      fanout: WebSocket clients (default 200)
+  --rate R         propagation / dashboard: rows updated per second by the writer (default 100); api: per
+                   database (default 20)
+  --clients N      fanout: WebSocket clients (default 200); api: HTTP clients (default 200)
   --json           print the results as JSON on stdout (progress stays on stderr)
   -h, --help       this help
 

@@ -13,6 +13,8 @@ export function applyCors(req: IncomingMessage, res: ServerResponse, allowed: re
   res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
   res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type');
   res.setHeader('Access-Control-Max-Age', '600');
+  // a page reads paging and the read source from these (a browser hides other headers from it)
+  res.setHeader('Access-Control-Expose-Headers', 'Link, X-Cesar-Read-Source, X-Cesar-Degraded, Retry-After');
   return true;
 }
 

@@ -20,7 +20,7 @@ export function encodeCursor(p: Position): string {
 
 /** Decodes a cursor from encodeCursor; anything else is 400 before any SQL is sent. */
 export function decodeCursor(text: string): Position {
-  const bad = () => badRequest('cursor: not a cursor from this API; pass the nextCursor of the previous page unchanged');
+  const bad = () => badRequest('cursor: not a cursor from this API; follow the Link header (rel="next") of the previous page');
   if (!/^[A-Za-z0-9_-]{1,200}$/.test(text)) throw bad();
   let value: unknown;
   try {

@@ -16,8 +16,16 @@ export interface DbHealth {
   server: string | null;
   latencyMs: number | null;
   error: string | null;
+  /**
+   * The last probe got no answer in time, but the database answered within BUSY_GRACE_MS: it is
+   * busy, not down (issue 17), and keeps serving reads. Longer silence counts as down.
+   */
+  busy: boolean;
   checkedAt: string;
 }
+
+/** How long a database that stops answering probes in time is still taken as up (busy). */
+export const BUSY_GRACE_MS = 30_000;
 
 /** What the last probes found, and which database serves reads because of it. */
 export interface HealthSnapshot {
@@ -35,6 +43,8 @@ export class HealthMonitor {
   private inflight: Promise<HealthSnapshot> | null = null;
   private readonly hanging = new Map<Role, Promise<Probe>>();
   private readonly known = new Map<Role, boolean>();
+  /** When each database last answered a probe. */
+  private readonly answeredAt = new Map<Role, number>();
 
   constructor(
     private readonly rt: Runtime,
@@ -73,11 +83,20 @@ export class HealthMonitor {
 
   private async probeRole(role: Role): Promise<DbHealth> {
     const checkedAt = new Date().toISOString();
-    const db = this.rt.maybeDb(role);
-    if (!db) return { configured: false, up: false, label: null, flavor: null, server: null, latencyMs: null, error: notConfiguredReason(role), checkedAt };
-    const base = { configured: true, label: db.label, checkedAt };
+    // a pool of its own: a probe never waits for a connection behind the sync or the API's reads
+    const db = this.rt.sidePool(role, 'probe') ?? this.rt.maybeDb(role);
+    if (!db) return { configured: false, up: false, label: null, flavor: null, server: null, latencyMs: null, error: notConfiguredReason(role), busy: false, checkedAt };
+    const base = { configured: true, label: db.label, checkedAt, busy: false };
+    const noAnswer = (why: string): DbHealth => {
+      const last = this.answeredAt.get(role);
+      const prev = this.last?.value.databases[role];
+      if (last !== undefined && Date.now() - last < BUSY_GRACE_MS) {
+        return { ...base, up: true, busy: true, flavor: prev?.flavor ?? null, server: prev?.server ?? null, latencyMs: null, error: null };
+      }
+      return { ...base, up: false, flavor: null, server: null, latencyMs: null, error: why };
+    };
     const still = this.hanging.get(role);
-    if (still) return { ...base, up: false, flavor: null, server: null, latencyMs: null, error: `no answer within ${this.timeoutMs} ms (still waiting)` };
+    if (still) return noAnswer(`no answer within ${this.timeoutMs} ms (still waiting)`);
     const running = probeDb(db, 3);
     this.hanging.set(role, running);
     void running.finally(() => this.hanging.delete(role));
@@ -88,7 +107,9 @@ export class HealthMonitor {
     });
     const p = await Promise.race([running, timeout]);
     clearTimeout(timer);
-    if (!p) return { ...base, up: false, flavor: null, server: null, latencyMs: null, error: `no answer within ${this.timeoutMs} ms` };
+    if (!p) return noAnswer(`no answer within ${this.timeoutMs} ms`);
+    if (p.up) this.answeredAt.set(role, Date.now());
+    else this.answeredAt.delete(role);
     return {
       ...base,
       up: p.up,

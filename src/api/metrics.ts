@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ROLES } from '../config/types.js';
 import type { Stamped } from '../events/types.js';
 import type { Runtime } from '../runtime.js';
@@ -6,6 +6,7 @@ import type { SyncScheduler } from '../sync/scheduler.js';
 import { VERSION } from '../version.js';
 import type { HealthMonitor } from './health.js';
 import type { MigrationCache } from './migration-cache.js';
+import { collectProcessMetrics } from './process-metrics.js';
 import { TableStats } from './table-stats.js';
 
 // Prometheus naming (headless.md): one prefix, `sync_`, which the old system's operators grep for;
@@ -18,6 +19,8 @@ const WINNERS = ['local', 'cloud'] as const;
 const ERROR_KINDS = ['pass', 'table', 'row', 'migration'] as const;
 const SCOPES = ['full', 'tables'] as const;
 const MIGRATION_STATES = ['applied', 'pending', 'modified', 'failed', 'running', 'missing'] as const;
+/** How long one rendering of the process_* and nodejs_* metrics is reused. */
+const PROCESS_REUSE_MS = 1000;
 /** Label value for a table not among the migration files' tables (keeps the label set closed). */
 export const OTHER_TABLE = 'other';
 
@@ -48,7 +51,20 @@ export interface ApiMetrics {
 export function createMetrics(deps: MetricsDeps): ApiMetrics {
   const { rt, scheduler, health, migrations } = deps;
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // The process_* and nodejs_* metrics read /proc: about 9 ms per scrape on a busy 2-core machine,
+  // taken from the event loop the sync shares. They get a registry of their own whose text serves
+  // every scrape within a second (a client scraping in a loop cannot multiply that cost; issue 17);
+  // the sync_ series are rendered fresh on every scrape.
+  const processRegistry = new Registry();
+  collectProcessMetrics(processRegistry);
+  let processText: { at: number; text: Promise<string> } | null = null;
+  const renderProcess = (): Promise<string> => {
+    if (processText && Date.now() - processText.at < PROCESS_REUSE_MS) return processText.text;
+    const text = processRegistry.metrics();
+    processText = { at: Date.now(), text };
+    text.catch(() => (processText = null));
+    return text;
+  };
   const known = new Set(deps.tables);
   const tableLabel = (t: string): string => (known.has(t) ? t : OTHER_TABLE);
   const stats = new TableStats(rt, deps.tables, deps.tableStatsTtlMs ?? 15_000);
@@ -212,10 +228,14 @@ export function createMetrics(deps: MetricsDeps): ApiMetrics {
     wsClients,
     wsDropped,
     httpRequests,
-    render: () => registry.metrics(),
+    render: async () => {
+      const [own, proc] = await Promise.all([registry.metrics(), renderProcess()]);
+      return `${proc.trimEnd()}\n\n${own}`;
+    },
     close() {
       off();
       registry.clear();
+      processRegistry.clear();
     },
   };
 }

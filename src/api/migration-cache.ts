@@ -1,4 +1,5 @@
 import { redactError } from '../config/redact.js';
+import { apiDb } from './db.js';
 import { ROLES, type Role } from '../config/types.js';
 import type { EventBus } from '../events/bus.js';
 import { migrationStatus, type MigrationStatus } from '../status/index.js';
@@ -42,7 +43,7 @@ export class MigrationCache {
     const out: MigrationsByRole = {};
     await Promise.all(
       ROLES.map(async (role) => {
-        const db = this.rt.maybeDb(role);
+        const db = apiDb(this.rt, role);
         if (!db) return;
         try {
           out[role] = await migrationStatus(db, ...(this.dir ? [this.dir] : []));

@@ -1,21 +1,26 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isLoopbackHost } from '../config/load.js';
+import { isLoopbackHost, listenHost } from '../config/load.js';
 import { redactError } from '../config/redact.js';
-import { CesarError, usageError } from '../errors.js';
+import { CesarError, isCesarError, usageError } from '../errors.js';
 import type { Runtime } from '../runtime.js';
-import { readSyncState } from '../status/index.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { schemaRegistry } from '../sync/index.js';
 import type { SyncScheduler } from '../sync/scheduler.js';
+import { authorize, bearer, grantOf } from './auth.js';
 import type { ApiContext, Phase } from './context.js';
 import { applyCors, originAllowed } from './cors.js';
+import { apiDb } from './db.js';
 import { HealthMonitor } from './health.js';
-import { HttpError, sendError } from './http.js';
+import { hostAllowed } from './host.js';
+import { HttpError, sendError, toHttpError } from './http.js';
+import { clientAddress, ClientCounter, DEFAULT_LIMITS, ReadGate, type ApiLimits } from './limits.js';
 import { Jobs } from './jobs.js';
 import { createMetrics, type ApiMetrics } from './metrics.js';
 import { MigrationCache } from './migration-cache.js';
+import { healthView } from './routes/health.js';
 import { matchRoute } from './routes/index.js';
+import { isoRows } from './rows.js';
 import { DEFAULT_HUB, EventHub, type HubOptions } from './ws.js';
 
 /** Where and how to serve. Token and CORS origins default to the runtime's configuration. */
@@ -28,7 +33,15 @@ export interface ApiOptions {
   tableStatsTtlMs?: number;
   /** Migrations folder (default: the package's). */
   migrationsDir?: string;
+  /** The read queue and the per-client limits (DEFAULT_LIMITS). */
+  limits?: Partial<ApiLimits>;
+  /** Time a client has to send its request headers (default 10 s), checked every second. */
+  headersTimeoutMs?: number;
 }
+
+// Node checks header and request timeouts every connectionsCheckingInterval (30 s by default), so a
+// 10 s header timeout cut slow clients at up to 40 s (issue 17): check every second.
+const CONNECTION_CHECK_MS = 1000;
 
 /** A running API. */
 export interface ApiServer {
@@ -68,30 +81,76 @@ export async function startApi(deps: ApiDeps, options: ApiOptions): Promise<ApiS
   const health = new HealthMonitor(rt);
   const migrations = new MigrationCache(rt, rt.bus, options.migrationsDir);
   const metrics = createMetrics({ rt, scheduler, health, migrations, tables, ...(options.tableStatsTtlMs !== undefined ? { tableStatsTtlMs: options.tableStatsTtlMs } : {}) });
+  const limits: ApiLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const gate = new ReadGate(limits);
+  // The snapshot's parts, each with the shape of its own endpoint: /api/sync/scheduler,
+  // /api/sync/state, /api/migrations and /health.
+  let ctx: ApiContext | undefined;
   const snapshot = async (): Promise<Record<string, unknown>> => {
-    const local = rt.maybeDb('local');
-    const [state, migrationState] = await Promise.all([
-      local ? readSyncState(local).catch((err: unknown) => ({ error: redactError(err) })) : { error: 'the local database is not configured' },
+    const local = apiDb(rt, 'local');
+    const [state, migrationState, h] = await Promise.all([
+      local
+        ? local.query('SELECT * FROM sync_state ORDER BY table_name, direction').then(
+            (r) => isoRows(r),
+            (err: unknown) => (isCesarError(err) && err.sqlState === '42P01' ? [] : { error: redactError(err) }),
+          )
+        : { error: 'the local database is not configured' },
       migrations.get(),
+      healthView(ctx!),
     ]);
-    return { sync: { scheduler: scheduler.status(), tables: state }, migrations: migrationState, health: health.peek() };
+    return { sync: { scheduler: scheduler.status(), tables: state }, migrations: migrationState, health: h.body };
   };
-  const hub = new EventHub(rt.bus, snapshot, metrics, { ...DEFAULT_HUB, ...options.hub });
+  const hub = new EventHub(rt.bus, () => gate.run(snapshot), metrics, { ...DEFAULT_HUB, ...options.hub });
   const jobs = new Jobs(rt, scheduler, engine, options.migrationsDir);
-  const ctx: ApiContext = { rt, scheduler, engine, health, migrations, jobs, metrics, hub, tables, phase: () => phase, startedAt: Date.now() };
+  const publicBind = !isLoopbackHost(options.host);
+  ctx = { rt, scheduler, engine, health, migrations, jobs, metrics, hub, tables, phase: () => phase, startedAt: Date.now(), gate, limits, publicBind };
+  const requestsPerClient = new ClientCounter(limits.perClientRequests, 'requests in flight', limits.retryAfterSeconds);
+  const socketsPerClient = new ClientCounter(limits.perClientSockets, 'WebSocket connections', limits.retryAfterSeconds);
+  const served = ctx;
 
-  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (req, res) => void handle(ctx, req, res));
+  const server = http.createServer(
+    { requestTimeout: 30_000, headersTimeout: options.headersTimeoutMs ?? 10_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: CONNECTION_CHECK_MS },
+    (req, res) => void handle(served, req, res, options.host, requestsPerClient),
+  );
   server.on('upgrade', (req, socket, head) => {
     socket.on('error', () => undefined);
     const path = (req.url ?? '').split('?')[0];
-    const refuse = (status: string) => socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const refuse = (status: string, headers: Record<string, string> = {}) =>
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Content-Length: 0\r\n\r\n`);
+    if (!hostAllowed(req, options.host, api.hostnames)) return refuse('421 Misdirected Request');
     if (path !== '/ws/events') return refuse('404 Not Found');
     if (!originAllowed(req, api.corsOrigins)) return refuse('403 Forbidden');
     if (phase === 'draining') return refuse('503 Service Unavailable');
-    hub.upgrade(req, socket, head);
+    let release: () => void;
+    try {
+      release = socketsPerClient.take(clientAddress(req.socket.remoteAddress));
+    } catch (err) {
+      const e = toHttpError(err);
+      return refuse('429 Too Many Requests', e.headers);
+    }
+    // On a public bind the client authenticates with its Authorization header, or else with its first message.
+    let verify: ((token: string) => boolean) | undefined;
+    if (publicBind) {
+      const given = bearer(req);
+      if (given === undefined) {
+        verify = (token) => ['read', 'write'].includes(grantOf(token, api) ?? '');
+      } else {
+        try {
+          authorize(req, 'read', api, true);
+        } catch (err) {
+          release();
+          const e = toHttpError(err);
+          return refuse(e.status === 403 ? '403 Forbidden' : '401 Unauthorized', e.headers);
+        }
+      }
+    }
+    hub.upgrade(req, socket, head, { release, ...(verify ? { verify } : {}) });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    // headers or body not received within the timeouts: 408, anything else the parser refused: 400
+    const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -99,7 +158,7 @@ export async function startApi(deps: ApiDeps, options: ApiOptions): Promise<ApiS
       if (err.code === 'EADDRINUSE') reject(new CesarError('API_PORT_IN_USE', `port ${options.port} in use`));
       else reject(new CesarError('API_LISTEN', `cannot listen on ${options.host}:${options.port}: ${redactError(err)}`));
     });
-    server.listen({ host: options.host, port: options.port }, resolve);
+    server.listen({ host: listenHost(options.host), port: options.port }, resolve);
   }).catch(async (err: unknown) => {
     await hub.close(0);
     migrations.close();
@@ -136,7 +195,7 @@ export async function startApi(deps: ApiDeps, options: ApiOptions): Promise<ApiS
   };
 }
 
-async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.ServerResponse, boundHost: string, perClient: ClientCounter): Promise<void> {
   const method = req.method ?? 'GET';
   // kept here: once a body is abandoned mid-stream the request is destroyed and req.socket becomes null
   const socket = req.socket;
@@ -147,7 +206,12 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
   });
   res.setHeader('X-Content-Type-Options', 'nosniff');
   if (ctx.phase() === 'draining') res.setHeader('Connection', 'close');
+  let release: (() => void) | undefined;
   try {
+    // before anything else: a request for another name (DNS rebinding) learns nothing, not even 404
+    if (!hostAllowed(req, boundHost, ctx.rt.config.api.hostnames)) {
+      throw new HttpError(421, `this server does not answer for ${JSON.stringify((req.headers.host ?? '').slice(0, 100))}: use a loopback name, the address it listens on, or a name listed in CESAR_API_HOSTNAMES`);
+    }
     let pathname: string;
     let query: URLSearchParams;
     try {
@@ -169,10 +233,26 @@ async function handle(ctx: ApiContext, req: http.IncomingMessage, res: http.Serv
       return;
     }
     if (!match.route) throw new HttpError(405, `${method} is not allowed on ${match.template}; use ${match.allowed.join(' or ')}`, { Allow: match.allowed.join(', ') });
-    await match.route.handler(ctx, { req, res, params: match.params, query });
+    const route = match.route;
+    // health probes of orchestrators are never turned away; everything else counts against its client
+    if (route.access !== 'open') {
+      release = perClient.take(clientAddress(socket.remoteAddress));
+      res.once('close', release);
+    }
+    const { full } = authorize(req, route.access, ctx.rt.config.api, ctx.publicBind);
+    const r = { req, res, params: match.params, query, pathname, full };
+    // a read holds its turn until its answer is written out: sending a large page costs the event
+    // loop as much as reading it, and both count against the read concurrency
+    if (route.access === 'read') await ctx.gate.run(async () => {
+      await route.handler(ctx, r);
+      if (!res.writableFinished && !res.destroyed) await new Promise<void>((done) => { res.once('finish', done); res.once('close', done); });
+    });
+    else await route.handler(ctx, r);
   } catch (err) {
     sendError(res, err);
     // an upload too large even to drain: drop the connection once the answer is out
     if (err instanceof HttpError && err.closeConnection) res.once('finish', () => socket.destroy());
+  } finally {
+    release?.();
   }
 }

@@ -1,4 +1,5 @@
 import type { Runtime } from '../runtime.js';
+import { apiDb } from './db.js';
 import { readSyncState, tableLagSeconds } from '../status/index.js';
 import { readStates, stateKey, type Direction } from '../sync/state.js';
 import { tsToMicros } from '../sync/timestamps.js';
@@ -13,8 +14,8 @@ export interface TableStat {
 }
 
 const DIRECTIONS: readonly Direction[] = ['up', 'down'];
-// The pools are shared with the sync engine: keep to a couple of connections.
-const CONCURRENCY = 2;
+// The API's pool has two connections: leave one to the requests.
+const CONCURRENCY = 1;
 
 /**
  * Per-table lag and last success for the metrics, computed at most every `ttlMs` (one index probe
@@ -50,7 +51,7 @@ export class TableStats {
   }
 
   private async refresh(): Promise<void> {
-    const local = this.rt.maybeDb('local');
+    const local = apiDb(this.rt, 'local');
     if (!local) return;
     const rows = await readSyncState(local).catch(() => null);
     if (!rows) return; // local database down: keep the last values
@@ -59,12 +60,12 @@ export class TableStats {
     const next = new Map(this.values.map((v) => [stateKey(v.table, v.direction), { ...v }]));
     for (const v of next.values()) v.lastSuccessSeconds = seconds(success.get(stateKey(v.table, v.direction)) ?? null);
     // one round trip per database first: a database that is down is skipped, not asked 31 times
-    const cloud = this.rt.maybeDb('cloud');
+    const cloud = apiDb(this.rt, 'cloud');
     const cloudUp = cloud ? await cloud.query('SELECT 1').then(() => true, () => false) : false;
     const work = [...next.values()].filter((v) => v.direction === 'up' || cloudUp);
     const worker = async (): Promise<void> => {
       for (let v = work.shift(); v; v = work.shift()) {
-        const source = this.rt.maybeDb(v.direction === 'up' ? 'local' : 'cloud');
+        const source = apiDb(this.rt, v.direction === 'up' ? 'local' : 'cloud');
         if (!source) continue;
         const watermark = states.get(stateKey(v.table, v.direction))?.watermark ?? null;
         try {

@@ -13,9 +13,19 @@ export interface HubOptions {
   heartbeatMs: number;
   /** Connections beyond this are refused with 503 (default 256). */
   maxClients: number;
+  /** A client that must authenticate with its first message and has not within this is closed with 1008 (default 5 s). */
+  authTimeoutMs: number;
 }
 
-export const DEFAULT_HUB: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000, maxClients: 256 };
+export const DEFAULT_HUB: HubOptions = { maxBufferedBytes: 1024 * 1024, heartbeatMs: 30_000, maxClients: 256, authTimeoutMs: 5000 };
+
+/** How an upgrade was admitted: whether the client still has to authenticate, and what to call when it goes. */
+export interface Admission {
+  /** A token check for the first message (`{"type":"auth","token":"..."}`); undefined: no authentication needed. */
+  verify?: (token: string) => boolean;
+  /** Called once when the connection ends (gives back the client's per-address slot). */
+  release: () => void;
+}
 
 // Events that arrive while a client's snapshot is being read wait in its queue, up to this many.
 const MAX_QUEUED = 1000;
@@ -25,6 +35,8 @@ interface Client {
   alive: boolean;
   /** null once the snapshot was sent and events go straight out. */
   queue: string[] | null;
+  /** False until the first message authenticated the client (when it must); it then receives nothing. */
+  authed: boolean;
 }
 
 /**
@@ -49,7 +61,7 @@ export class EventHub {
     this.off = bus.on((e) => {
       if (this.clients.size === 0) return;
       const text = redact(JSON.stringify(e));
-      for (const c of this.clients) this.deliver(c, text);
+      for (const c of this.clients) if (c.authed) this.deliver(c, text);
     });
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
     this.heartbeat.unref();
@@ -60,23 +72,58 @@ export class EventHub {
     return this.clients.size;
   }
 
-  /** Takes over an HTTP upgrade request for /ws/events (origin and path already checked). */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** Takes over an HTTP upgrade request for /ws/events (host, origin, path, limits and any Authorization header already checked). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, admission: Admission): void {
     if (this.closing || this.clients.size >= this.opts.maxClients) {
+      admission.release();
       socket.end(`HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    socket.once('close', admission.release);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, admission.verify));
   }
 
-  private accept(ws: WebSocket): void {
-    const client: Client = { ws, alive: true, queue: [] };
+  private accept(ws: WebSocket, verify: Admission['verify']): void {
+    const client: Client = { ws, alive: true, queue: [], authed: verify === undefined };
     this.clients.add(client);
     this.metrics.wsClients.set(this.clients.size);
     ws.on('pong', () => (client.alive = true));
-    ws.on('message', () => undefined); // nothing to say to us; maxPayload bounds what a client can send
     ws.on('error', () => this.forget(client));
     ws.on('close', () => this.forget(client));
+    if (client.authed) {
+      ws.on('message', () => undefined); // nothing to say to us; maxPayload bounds what a client can send
+      this.start(client);
+      return;
+    }
+    // A browser cannot set an Authorization header on a WebSocket: the token comes as the first message.
+    const timer = setTimeout(() => this.refuse(client, 'authentication required: send {"type":"auth","token":"..."} first'), this.opts.authTimeoutMs);
+    timer.unref();
+    ws.on('message', (data, isBinary) => {
+      if (client.authed) return;
+      clearTimeout(timer);
+      let token: unknown;
+      try {
+        const m = JSON.parse(isBinary ? '' : String(data)) as { type?: unknown; token?: unknown };
+        token = m.type === 'auth' ? m.token : undefined;
+      } catch {
+        token = undefined;
+      }
+      if (typeof token !== 'string') return this.refuse(client, 'authentication required: the first message must be {"type":"auth","token":"..."}');
+      if (!verify!(token)) return this.refuse(client, 'invalid token');
+      client.authed = true;
+      this.start(client);
+    });
+  }
+
+  /** Closes an unauthenticated client with 1008 (policy violation). */
+  private refuse(c: Client, reason: string): void {
+    this.forget(c);
+    c.ws.close(1008, reason);
+    setTimeout(() => c.ws.terminate(), 1000).unref();
+  }
+
+  /** Sends the snapshot, then what was queued meanwhile. */
+  private start(client: Client): void {
     this.snapshot()
       .catch((err: unknown) => ({ error: redactError(err) }))
       .then((snap) => {

@@ -1,6 +1,7 @@
 import { assertSafeBind } from '../api/index.js';
 import { startBackground } from '../background.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
+import { checkListenHost } from '../config/load.js';
 import { redactError } from '../config/redact.js';
 import { ROLES } from '../config/types.js';
 import { EXIT, usageError } from '../errors.js';
@@ -8,6 +9,8 @@ import { createLogger, LOG_LEVELS, logEvents, type LogLevel } from '../log.js';
 import type { Runtime } from '../runtime.js';
 import { migrationStatus } from '../status/index.js';
 import { VERSION } from '../version.js';
+import { LogFile, REOPEN_SIGNAL, reopenOnSignal } from '../log-file.js';
+import { LOG_FILE_FLAG, logFileSetting } from './logging.js';
 import type { Command } from './types.js';
 import type { Logger } from 'pino';
 
@@ -20,8 +23,8 @@ const TOTAL_BUDGET_MS = 9500;
 /** `cesar headless`: the sync scheduler, the lease, the API and metrics, with no screen. */
 export const headlessCommand: Command = {
   name: 'headless',
-  summary: 'Run sync, the HTTP/WebSocket API and /metrics without a screen (servers, containers); JSON logs on stdout',
-  usage: 'headless [--interval 30s] [--host H] [--port P] [--migrate] [--demo] [--log-level debug|info|warn|error]',
+  summary: 'Run sync, the HTTP/WebSocket API and /metrics without a screen (servers, containers); JSON logs on stdout or --log-file',
+  usage: 'headless [--interval 30s] [--host H] [--port P] [--migrate] [--demo] [--log-level debug|info|warn|error] [--log-file PATH]',
   flags: {
     interval: { type: 'string', description: 'Time between full sync passes (default CESAR_SYNC_INTERVAL, 5m); critical tables sync within about a second regardless' },
     host: { type: 'string', description: 'Address the API listens on (default CESAR_API_HOST, 127.0.0.1); a non-loopback address needs CESAR_API_TOKEN' },
@@ -29,6 +32,7 @@ export const headlessCommand: Command = {
     migrate: { type: 'boolean', description: 'Apply pending migrations to both databases at start (otherwise they are only reported)' },
     demo: { type: 'boolean', description: 'Run the demo workload on the configured databases (always on with the embedded demo databases)' },
     logLevel: { type: 'string', default: 'info', description: 'Least important log level written: debug, info, warn or error' },
+    logFile: { ...LOG_FILE_FLAG, description: `${LOG_FILE_FLAG.description}; without it, logs go to stdout` },
   },
   exitCodes: '130 after SIGINT, 143 after SIGTERM (the drain takes at most 10 s), 1 failure to start',
   async run(ctx) {
@@ -38,6 +42,17 @@ export const headlessCommand: Command = {
     const portFlag = typeof f.port === 'string' ? parsePort(f.port) : undefined;
     const level = String(f.logLevel ?? 'info');
     if (!(LOG_LEVELS as readonly string[]).includes(level)) throw usageError('BAD_LOG_LEVEL', `--log-level: "${level}" is not allowed; use one of ${LOG_LEVELS.join(', ')}.`);
+
+    // the log file is opened before anything connects: a path that is refused exits 2 at once
+    const file = logFileSetting(ctx);
+    const logFile = file === undefined ? null : LogFile.open(file, ctx.stderr);
+    const log = createLogger({ level: level as LogLevel, ...(logFile ? { destination: logFile } : {}) });
+    const offReopen = reopenOnSignal(logFile, (r) => {
+      if (r.ok === null) log.info({ event: 'log.reopen' }, `${REOPEN_SIGNAL}: logging to stdout, no log file to reopen`);
+      else if (r.ok) log.info({ event: 'log.reopen', path: r.path }, `${REOPEN_SIGNAL}: log file reopened`);
+      else log.error({ event: 'log.reopen', error: r.error }, `${REOPEN_SIGNAL}: cannot reopen the log file; still writing to the old one`);
+    });
+    if (logFile) ctx.stderr.write(`cesar headless: logging to ${logFile.path} (JSON lines; ${REOPEN_SIGNAL} reopens it)\n`);
 
     // Signals are caught from the very start: one arriving while the databases start is honoured after.
     const got: { signal: NodeJS.Signals | null } = { signal: null };
@@ -52,9 +67,9 @@ export const headlessCommand: Command = {
     try {
       const rt = await ctx.runtime();
       const host = typeof f.host === 'string' ? f.host : rt.config.api.host;
-      if (/[\s/]/.test(host) || host === '') throw usageError('BAD_HOST', `--host: "${host}" is not a host name or address (e.g. 127.0.0.1, 0.0.0.0, ::1).`);
+      const hostProblem = checkListenHost(host, '--host');
+      if (hostProblem) throw usageError('BAD_HOST', hostProblem);
       assertSafeBind(host, rt.config.api.token);
-      const log = createLogger({ level: level as LogLevel });
       const off = logEvents(rt.bus, log);
       const bg = await startBackground(rt, {
         ...(intervalMs ? { intervalMs } : {}),
@@ -76,6 +91,7 @@ export const headlessCommand: Command = {
           migrations: bg.migrations,
           demo: f.demo === true || rt.config.embedded,
           configFiles: rt.config.loadedFiles,
+          logFile: logFile?.path ?? null,
           pid: process.pid,
         },
         `cesar headless ${VERSION} started${bg.api && 'url' in bg.api ? `: API on ${bg.api.url}` : ''}`,
@@ -93,9 +109,15 @@ export const headlessCommand: Command = {
       const code = signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
       log.info({ event: 'stopped', exitCode: code, ms: Date.now() - t0, cleanly: done && closedPools }, `stopped, exit ${code}`);
       return code;
+    } catch (err) {
+      // a failure to start is on stderr (the entry point); a log file gets it too, for `tail -f`
+      if (logFile) log.error({ event: 'startup.failed', error: redactError(err) }, 'cesar headless did not start');
+      throw err;
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      offReopen();
+      logFile?.close();
     }
   },
 };

@@ -11,6 +11,7 @@ import { lintDirectory } from '../migrations/lint.js';
 import * as report from '../migrations/report.js';
 import { repairMigration, runMigrations, type LeaseSettings } from '../migrations/runner.js';
 import { notConfiguredReason, type Runtime } from '../runtime.js';
+import { LOG_FILE_FLAG } from './logging.js';
 import { printJson } from './output.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -22,7 +23,7 @@ const DONE = { 'dry-run': 'Every check passed; nothing was written.', status: 'N
 export const migrateCommand: Command = {
   name: 'migrate',
   summary: 'Apply the SQL migrations to both databases, with checks, a lease, status, dry-run, lint and repair',
-  usage: 'migrate [--target local|cloud|both] [--dry-run | --status | --lint | --repair NAME] [--json] [--dir PATH] [--wait DURATION]',
+  usage: 'migrate [--target local|cloud|both] [--dry-run | --status | --lint | --repair NAME] [--json] [--dir PATH] [--wait DURATION] [--log-file PATH]',
   flags: {
     // validated here rather than by meow's `choices`, whose error would not exit 2
     target: { type: 'string', default: 'both', description: 'Which database to migrate: local, cloud, or both (local first, then cloud)' },
@@ -33,7 +34,9 @@ export const migrateCommand: Command = {
     json: { type: 'boolean', description: 'Print one JSON document instead of text' },
     dir: { type: 'string', description: "Migrations folder (default: the package's migrations/)" },
     wait: { type: 'string', default: '60s', description: "How long to wait for another runner's migration lease (e.g. 0s, 30s, 5m)" },
+    logFile: LOG_FILE_FLAG,
   },
+  logged: true,
   exitCodes: '0 done (or nothing to do, no problem found), 1 a check refused the run, a migration failed, a database was unreachable, the lease stayed held, or lint found something',
   run: migrate,
 };
@@ -79,6 +82,7 @@ async function migrate(ctx: CommandContext): Promise<number> {
   const lease = (target: Role): LeaseSettings => ({
     ttlMs,
     waitMs,
+    signal: ctx.signal,
     onWait: (h: LeaseHolder) => {
       ctx.stderr.write(`cesar: ${target}: waiting for the migration lease held by ${h.owner} since ${h.acquiredAt} (up to ${formatDuration(waitMs)})\n`);
     },
@@ -101,7 +105,8 @@ async function migrate(ctx: CommandContext): Promise<number> {
       else outcome = await apply(db, files, lease(target), rt, out);
       outcomes.push(outcome);
     } catch (err) {
-      if (err instanceof CesarError && err.exitCode === EXIT.usage) throw err;
+      // interrupted (Ctrl-C): stop here, the next target is not started
+      if (err instanceof CesarError && (err.exitCode === EXIT.usage || err.code === 'INTERRUPTED')) throw err;
       const error = err instanceof CesarError ? err.message : redactError(err);
       out(`\n  ${error}\n`);
       outcomes.push({ target, label: db.label, ok: false, error });

@@ -42,7 +42,7 @@ export const restoreCommand: Command = {
     }
     // 2. the schema
     say(`restore: applying migrations to the local database (${local.label})`);
-    const migrated = await runMigrations(local, { files: await readMigrationFiles(defaultMigrationsDir()), ttlMs: 60_000, waitMs: 60_000, bus: rt.bus });
+    const migrated = await runMigrations(local, { files: await readMigrationFiles(defaultMigrationsDir()), ttlMs: 60_000, waitMs: 60_000, bus: rt.bus, signal: ctx.signal });
     if (migrated.outcome === 'refused' || migrated.failed) {
       const why = migrated.outcome === 'refused' ? migrated.problems.map((p) => p.message).join('; ') : migrated.failed!.error;
       ctx.stderr.write(`cesar restore: migrations failed on the local database: ${why}\n`);
@@ -52,11 +52,11 @@ export const restoreCommand: Command = {
     // 3. a full copy down, parents first, as a fresh start
     for (const t of ['sync_state', 'sync_recent', 'sync_errors']) await local.query(`DELETE FROM ${t}`).catch(() => undefined);
     await ensureLeaseTable(cloud);
-    const lease = await acquireLease(cloud, { name: 'sync', ttlMs: rt.config.sync.leaseTtlMs, waitMs: 60_000, bus: rt.bus });
+    const lease = await acquireLease(cloud, { name: 'sync', ttlMs: rt.config.sync.leaseTtlMs, waitMs: 60_000, bus: rt.bus, signal: ctx.signal });
     let copied = 0;
     try {
       const engine = createEngine(rt);
-      const report = await engine.runPass({ direction: 'down', deleteScan: 'never', signal: lease.lost });
+      const report = await engine.runPass({ direction: 'down', deleteScan: 'never', signal: AbortSignal.any([lease.lost, ctx.signal]) });
       copied = report.totals.applied;
       say(`restore: copied ${copied} rows from the cloud in ${Math.round(report.ms)} ms`);
       if (!report.ok) {
@@ -72,7 +72,9 @@ export const restoreCommand: Command = {
       else say(clean ? `restore: verified, ${registry.tables.length} tables identical on both sides` : 'restore: verification found differences (run `cesar verify`)');
       return clean ? 0 : 1;
     } finally {
-      await lease.release();
+      // also when interrupted or failed; a cloud gone away cannot take the release (the lease then
+      // expires by itself), and that must not replace why the restore failed
+      await lease.release().catch(() => undefined);
     }
   },
 };

@@ -3,13 +3,14 @@ import { parseDuration } from '../config/duration.js';
 import { isCesarError } from '../errors.js';
 import { createEngine, validateConfiguredTables, validateTableNames, type PassReport } from '../sync/index.js';
 import { columns, ms, printJson } from './output.js';
+import { LOG_FILE_FLAG } from './logging.js';
 import type { Command } from './types.js';
 
 /** `cesar sync`: replaces the cron-driven Python sync (run_cockroach_sync.sh). */
 export const syncCommand: Command = {
   name: 'sync',
   summary: 'Run one sync pass between the local database and CockroachDB',
-  usage: 'sync [--direction both|up|down] [--table NAME]... [--dry-run] [--json] [--scan-deletes auto|always|never] [--wait 30s]',
+  usage: 'sync [--direction both|up|down] [--table NAME]... [--dry-run] [--json] [--scan-deletes auto|always|never] [--wait 30s] [--log-file PATH]',
   flags: {
     direction: { type: 'string', choices: ['both', 'up', 'down'], default: 'both', description: 'up = local to cloud, down = cloud to local' },
     table: { type: 'string', isMultiple: true, description: 'Only this table; must be a synced table' },
@@ -17,7 +18,9 @@ export const syncCommand: Command = {
     json: { type: 'boolean', description: 'Print the pass report as JSON' },
     scanDeletes: { type: 'string', choices: ['auto', 'always', 'never'], default: 'auto', description: 'Key scan that propagates hard deletes: when due (CESAR_DELETE_SCAN_INTERVAL), always, or never' },
     wait: { type: 'string', default: '30s', description: 'How long to wait for another syncer holding the sync lease' },
+    logFile: LOG_FILE_FLAG,
   },
+  logged: true,
   exitCodes: '0 every table synced, 1 a table failed or drifted, or a database is unreachable',
   async run(ctx) {
     // validated before any connection: an unknown table sends no SQL at all
@@ -38,6 +41,7 @@ export const syncCommand: Command = {
           ttlMs: rt.config.sync.leaseTtlMs,
           waitMs,
           bus: rt.bus,
+          signal: ctx.signal,
           onWait: (h) => ctx.stderr.write(`cesar sync: waiting for the sync lease held by ${h.owner} (expires ${h.expiresAt})\n`),
         });
       } catch (err) {
@@ -52,7 +56,8 @@ export const syncCommand: Command = {
         ...(tables ? { tables } : {}),
         dryRun,
         deleteScan: ctx.flags.scanDeletes as 'auto' | 'always' | 'never',
-        ...(lease ? { signal: lease.lost } : {}),
+        // a lost lease or an interruption (Ctrl-C) stops the pass; the finally below releases the lease
+        signal: lease ? AbortSignal.any([lease.lost, ctx.signal]) : ctx.signal,
       });
       if (ctx.flags.json) printJson(ctx.stdout, { ...report, embedded: rt.config.embedded });
       else ctx.stdout.write(formatReport(report, rt.config.embedded));

@@ -1,3 +1,4 @@
+import type { Config } from '../config/types.js';
 import type { Runtime } from '../runtime.js';
 
 /** One flag's contract, written once: meow parses and validates from it, help is generated from it. */
@@ -18,6 +19,14 @@ export interface CommandContext {
   input: string[];
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
+  /** Loads and validates the configuration (once; a CesarError with exit 2 when it is wrong), without opening anything. */
+  config(): Config;
+  /**
+   * Aborted when a one-shot command is interrupted (SIGINT, SIGTERM, SIGHUP): the databases then
+   * refuse new statements; pass it on to waits (a lease) and loops. Never aborted for the dashboard
+   * and headless mode, which handle signals themselves.
+   */
+  signal: AbortSignal;
   /** Loads the configuration and opens the databases; closed by the entry point. */
   runtime(): Promise<Runtime>;
 }
@@ -31,5 +40,7 @@ export interface Command {
   flags: Record<string, FlagSpec>;
   /** Exit codes beyond 0/1/2, documented in help. */
   exitCodes?: string;
+  /** A one-shot command whose run is logged to --log-file / CESAR_LOG_FILE by the entry point (commands/logging.ts). */
+  logged?: boolean;
   run(ctx: CommandContext): Promise<number>;
 }

@@ -84,6 +84,8 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const cloudUrl = v('COCKROACH_DB_URL');
   registerUrlSecrets(localUrl);
   registerUrlSecrets(cloudUrl);
+  // the driver falls back to PGPASSWORD (real environment only) for a URL without a password
+  registerSecret(options.env === undefined ? process.env.PGPASSWORD : options.env.PGPASSWORD);
   if (localUrl) check(() => validateDbUrl(localUrl, localVar, cwd), undefined);
   if (cloudUrl) check(() => validateDbUrl(cloudUrl, 'COCKROACH_DB_URL', cwd), undefined);
 
@@ -98,10 +100,19 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const apiPort = Number(apiPortText);
   if (!/^\d+$/.test(apiPortText) || apiPort > 65535) problems.push(`CESAR_API_PORT: "${apiPortText}" is not a port; use a whole number from 0 to 65535.`);
   const apiHost = v('CESAR_API_HOST') ?? '127.0.0.1';
-  if (/[\s/]/.test(apiHost)) problems.push(`CESAR_API_HOST: "${apiHost}" is not a host name or address (e.g. 127.0.0.1, 0.0.0.0, ::1).`);
+  const hostProblem = checkListenHost(apiHost, 'CESAR_API_HOST');
+  if (hostProblem) problems.push(hostProblem);
   const token = v('CESAR_API_TOKEN');
-  registerSecret(token);
-  if (token !== undefined && token.length < 16) problems.push('CESAR_API_TOKEN: too short; use at least 16 characters (e.g. `openssl rand -hex 24`).');
+  const readToken = v('CESAR_API_READ_TOKEN');
+  const metricsToken = v('CESAR_METRICS_TOKEN');
+  for (const [name, value] of [['CESAR_API_TOKEN', token], ['CESAR_API_READ_TOKEN', readToken], ['CESAR_METRICS_TOKEN', metricsToken]] as const) {
+    // a refused token is never shown (nor used); registering a short one would mask its letters in
+    // ordinary words of the messages ("short")
+    if (value !== undefined && value.length >= 16) registerSecret(value);
+    if (value !== undefined && value.length < 16) problems.push(`${name}: too short; use at least 16 characters (e.g. \`openssl rand -hex 24\`).`);
+  }
+  // the same value for two of them would make the narrower one as powerful as the wider
+  if (token !== undefined && (token === readToken || token === metricsToken)) problems.push('CESAR_API_READ_TOKEN / CESAR_METRICS_TOKEN: must differ from CESAR_API_TOKEN (it can do everything they can).');
 
   const syncIntervalMs = check(() => parseDuration(v('CESAR_SYNC_INTERVAL') ?? '5m', 'CESAR_SYNC_INTERVAL', { minMs: 1000, maxMs: 86_400_000 }), 300_000);
   const connectMs = check(() => parseDuration(v('CESAR_CONNECT_TIMEOUT') ?? '5s', 'CESAR_CONNECT_TIMEOUT', { minMs: 100, maxMs: 300_000 }), 5000);
@@ -114,6 +125,12 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
   const criticalTables = list('CESAR_CRITICAL_TABLES', ['agents']);
   for (const t of criticalTables) {
     if (!/^[a-z_][a-z0-9_]*$/.test(t)) problems.push(`CESAR_CRITICAL_TABLES: "${t}" is not a table name; use comma-separated lower_snake_case names.`);
+  }
+  const hostnames = list('CESAR_API_HOSTNAMES', []).map((h) => h.toLowerCase().replace(/\.$/, ''));
+  for (const h of hostnames) {
+    if (!/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/.test(h) && !/^\[?[0-9a-f:.]+\]?$/.test(h)) {
+      problems.push(`CESAR_API_HOSTNAMES: "${h}" is not a host name; use comma-separated names without scheme or port, like cesar.example.com,10.0.0.5.`);
+    }
   }
   const corsOrigins = list('CESAR_API_CORS_ORIGINS', []);
   for (const o of corsOrigins) {
@@ -156,9 +173,10 @@ export function loadConfig(options: { cwd?: string; env?: NodeJS.ProcessEnv } = 
     environment,
     urls: { ...(localUrl ? { local: localUrl } : {}), ...(cloudUrl ? { cloud: cloudUrl } : {}) },
     embedded,
-    api: { host: apiHost, port: apiPort, token, corsOrigins },
+    api: { host: apiHost, port: apiPort, token, readToken, metricsToken, corsOrigins, hostnames: hostnames.map((h) => h.replace(/^\[|\]$/g, '')) },
     syncIntervalMs,
     dataDir: path.resolve(cwd, v('CESAR_DATA_DIR') ?? '.cesar'),
+    logFile: v('CESAR_LOG_FILE') === undefined ? undefined : path.resolve(cwd, v('CESAR_LOG_FILE')!),
     timeouts: { connectMs, statementMs },
     criticalTables,
     criticalPollMs,
@@ -189,6 +207,20 @@ export function parseRetention(value: string, what: string): number | null {
 }
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[?::1\]?)$/i;
+
+/**
+ * An address to listen on without the brackets of a URL: `[::1]` is how people write an IPv6
+ * address next to a port, but listen() wants `::1`.
+ */
+export function listenHost(host: string): string {
+  return /^\[[0-9a-fA-F:.]+\]$/.test(host) ? host.slice(1, -1) : host;
+}
+
+/** Why `host` cannot be listened on (a problem message naming `what`), or undefined when it can. */
+export function checkListenHost(host: string, what: string): string | undefined {
+  if (host === '' || /[\s/[\]]/.test(listenHost(host))) return `${what}: "${host}" is not a host name or address (e.g. 127.0.0.1, 0.0.0.0, ::1, [::1]).`;
+  return undefined;
+}
 
 /** True for localhost, 127.0.0.0/8 and ::1. */
 export function isLoopbackHost(host: string): boolean {

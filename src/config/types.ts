@@ -13,9 +13,23 @@ export interface Config {
   urls: Partial<Record<Role, string>>;
   /** True when neither URL is configured in development: run on two embedded demo databases. */
   embedded: boolean;
-  api: { host: string; port: number; token: string | undefined; corsOrigins: string[] };
+  api: {
+    host: string;
+    port: number;
+    /** CESAR_API_TOKEN: every endpoint (reads, and the POST endpoints that start work). */
+    token: string | undefined;
+    /** CESAR_API_READ_TOKEN: reads, /metrics and /ws/events only, never the POST endpoints. */
+    readToken: string | undefined;
+    /** CESAR_METRICS_TOKEN: /metrics only (a Prometheus scrape configuration holds nothing more). */
+    metricsToken: string | undefined;
+    corsOrigins: string[];
+    /** CESAR_API_HOSTNAMES: names besides loopback and the bound address that the Host header may carry. */
+    hostnames: string[];
+  };
   syncIntervalMs: number;
   dataDir: string;
+  /** CESAR_LOG_FILE, absolute: where headless, sync, migrate and the dashboard append JSON log lines (undefined: their defaults). */
+  logFile: string | undefined;
   /** Connection and statement timeouts for the database pools. */
   timeouts: { connectMs: number; statementMs: number };
   /** Tables that sync within about a second of a local change. */

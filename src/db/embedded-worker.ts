@@ -16,6 +16,8 @@ export interface EmbeddedWorkerData {
   socketPath: string;
   /** PostgreSQL settings (`-c name=value` pairs) added to PGlite's defaults. */
   settings: string[];
+  /** SQL run on the session before it is served (the settings every cesar session is pinned to). */
+  setup: string;
   /** pglite.wasm compiled once by the caller and shared by both workers (the code is not compiled twice). */
   wasmModule?: object;
 }
@@ -36,6 +38,7 @@ const fail = (err) => parentPort.postMessage({ type: 'error', message: err && er
     startParams: [...PGlite.defaultStartParams, ...workerData.settings],
     ...(workerData.wasmModule ? { pgliteWasmModule: workerData.wasmModule } : {}),
   });
+  await db.exec(workerData.setup);
   server = new PGLiteSocketServer({ db, host: workerData.host, port: 0, maxConnections: workerData.maxConnections });
   await server.start();
   const conn = server.getServerConn();

@@ -4,7 +4,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CesarError, EXIT } from '../errors.js';
+import { makePrivate, privateUmask, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../files.js';
 import { EMBEDDED_INIT_SOURCE, EMBEDDED_WORKER_SOURCE, type EmbeddedWorkerData, type EmbeddedWorkerMessage } from './embedded-worker.js';
+import { PINNED_SETTINGS } from './pool.js';
 
 /** Which side of the sync an embedded database stands in for. */
 export type EmbeddedRole = 'local' | 'cloud';
@@ -85,11 +87,14 @@ interface Running {
  * waiting on another connection to the same database — that deadlocks (nothing times out).
  * For the same reason session state is shared by all connections (SET, temp tables, named
  * prepared statements — two clients preparing the same name get 42P05), startup `options` and
- * `application_name` are accepted but not applied, and statement_timeout is never enforced.
+ * `application_name` are accepted but not applied (the pinned settings are set on the session
+ * at start instead), and statement_timeout is never enforced.
  */
 export async function startEmbedded(opts: { dataDir: string; host?: string }): Promise<EmbeddedPair> {
   const host = opts.host ?? '127.0.0.1';
   const root = path.resolve(opts.dataDir);
+  // the databases' files are for this user only, whatever the umask (issue 17)
+  privateUmask();
   // Both locks before any start, so a directory in use fails fast instead of after a second of WASM.
   const locks: Array<() => void> = [];
   try {
@@ -151,6 +156,9 @@ async function startOne(role: EmbeddedRole, dataDir: string, host: string, relea
     pglitePath: requireHere.resolve('@electric-sql/pglite'),
     socketPath: requireHere.resolve('@electric-sql/pglite-socket'),
     settings: EMBEDDED_SETTINGS,
+    // PGlite is one session and ignores the startup `options` that pin every other cesar session
+    // (src/db/pool.ts): the worker pins the same settings on that session itself
+    setup: Object.entries(PINNED_SETTINGS).map(([k, v]) => `SET ${k} = '${v}';`).join('\n'),
     ...(module ? { wasmModule: module } : {}),
   };
   // a small young generation: the worker's JavaScript only passes protocol messages through
@@ -174,6 +182,8 @@ async function startOne(role: EmbeddedRole, dataDir: string, host: string, relea
       worker.once('error', reject);
       void gone.then(() => reject(new Error('the database worker stopped')));
     });
+    // files unpacked from PGlite's image come with mode 0666 (and an older cesar left them so)
+    makePrivate(dataDir);
   } catch (err) {
     await worker.terminate().catch(() => undefined);
     await gone;
@@ -214,14 +224,14 @@ async function closeAll(running: Running[]): Promise<void> {
 
 /** Takes `<dataDir>/cesar.lock` for this process (creating dataDir); returns its release function. */
 function acquireLock(dataDir: string): () => void {
-  fs.mkdirSync(dataDir, { recursive: true });
+  fs.mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR_MODE });
   // realpath: the same directory reached through a symlink must find the same lock.
   const file = path.join(fs.realpathSync(dataDir), LOCK_FILE);
   // Each round takes the lock, fails on a live holder or clears a stale one; EEXIST every
   // round means other processes keep winning the race.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       heldHere.add(file);
       return () => releaseLock(file);
     } catch (err) {

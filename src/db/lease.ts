@@ -192,8 +192,10 @@ function startHeartbeat(db: Db, opts: LeaseOptions & { owner: string }, deadline
   const beat = async (): Promise<void> => {
     const sent = Date.now();
     try {
+      // past an interrupt too: the lease must stay ours until the stopping command releases it
       const rows = await withTransaction(db, async (client) => (await client.query(HEARTBEAT, [name, owner, ttlMs])).rows, {
         maxAttempts: 4,
+        pastInterrupt: true,
       });
       if (stopped) return;
       if (rows.length === 0) return lose('another owner took it over after it expired');
@@ -237,9 +239,14 @@ function startHeartbeat(db: Db, opts: LeaseOptions & { owner: string }, deadline
         clearTimeout(timer);
         clearTimeout(expiry);
         await inFlight?.catch(() => undefined);
-        await withTransaction(db, async (client) => {
-          await client.query(RELEASE, [name, owner]);
-        });
+        // past an interrupt: releasing is what an interrupted command does last
+        await withTransaction(
+          db,
+          async (client) => {
+            await client.query(RELEASE, [name, owner]);
+          },
+          { pastInterrupt: true },
+        );
         if (!wasLost) bus?.emit({ type: 'lease.released', name, owner });
       })();
       return releasing;

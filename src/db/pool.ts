@@ -22,6 +22,12 @@ export interface Db {
   readonly label: string;
   /** True when the URL asks for TLS. */
   readonly tls: boolean;
+  /**
+   * Once aborted (the command was interrupted: SIGINT, SIGTERM), every new statement and checkout
+   * fails with its reason; statements already sent finish. So work stops at its next statement,
+   * as after a crash, while the lease bookkeeping (`pastInterrupt`) can still release the lease.
+   */
+  readonly interrupt: AbortSignal | undefined;
   /** Runs one statement on any pooled connection; errors are redacted CesarErrors naming the role. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>>;
   /** Server flavor and version, read once and cached. */
@@ -40,14 +46,21 @@ export interface Checkout {
  * Checks a client out of the pool with an 'error' listener for as long as it is out. node-postgres
  * listens for errors only on idle clients: a checked-out client whose connection is reset between
  * two queries (a cloud link dropping mid-transaction) would otherwise raise an unhandled 'error'
- * and end the process. A client that broke is destroyed, not returned.
+ * and end the process. A client that broke is destroyed, not returned. After the Db's interrupt
+ * fired, only a checkout with `pastInterrupt` (the lease's own statements) is served.
  */
-export async function checkout(db: Db): Promise<Checkout> {
+export async function checkout(db: Db, options: { pastInterrupt?: boolean } = {}): Promise<Checkout> {
+  if (!options.pastInterrupt) db.interrupt?.throwIfAborted();
   let client: pg.PoolClient;
   try {
     client = await db.pool.connect();
   } catch (err) {
     throw dbError(err, db.role, 'cannot connect');
+  }
+  // the interrupt may have come while this waited for a free connection
+  if (!options.pastInterrupt && db.interrupt?.aborted) {
+    client.release();
+    throw db.interrupt.reason;
   }
   let broken = false;
   const onError = (): void => {
@@ -74,6 +87,41 @@ export interface DbOptions {
   max?: number;
   /** Recycle connections: CockroachDB Cloud resets them at 30 minutes. */
   maxLifetimeSeconds?: number;
+  /** See Db.interrupt. */
+  interrupt?: AbortSignal;
+}
+
+/**
+ * What every cesar session pins, whatever the server, the database or the role says
+ * (`ALTER DATABASE ... SET`, `ALTER ROLE ... SET`): the text forms that cesar reads, compares,
+ * writes and parses. They go in the startup packet's `options`, whose settings take precedence
+ * over database- and role-level ones in PostgreSQL (source "client"), and after any `options` of
+ * the URL (a later -c wins). CockroachDB accepts each of these variables in `options`, with these
+ * values (its defaults). No value has a space: `options` is split on spaces.
+ */
+export const PINNED_SETTINGS: Readonly<Record<string, string>> = {
+  // timestamps as ISO 8601 text ('SQL, DMY' made every table fail); the order part for input
+  DateStyle: 'ISO,MDY',
+  // one canonical text form for timestamptz, which the sync engine compares exactly
+  TimeZone: 'UTC',
+  IntervalStyle: 'postgres',
+  // shortest text that reads back to the same float (0 rounds 0.1+0.2 to 0.3, also in row_to_json)
+  extra_float_digits: '3',
+  bytea_output: 'hex',
+  // a backslash in a string literal is a backslash (input)
+  standard_conforming_strings: 'on',
+  // node-postgres decodes UTF-8 and does not send client_encoding itself: a role's LATIN1 would garble text
+  client_encoding: 'UTF8',
+};
+
+/** The startup `options` of a cesar session: the URL's own, then the timeouts and the pinned settings. */
+export function sessionOptions(urlOptions: string | null, statementTimeoutMs: number): string {
+  const settings: Record<string, string | number> = {
+    statement_timeout: statementTimeoutMs,
+    idle_in_transaction_session_timeout: Math.max(statementTimeoutMs, 60_000),
+    ...PINNED_SETTINGS,
+  };
+  return [urlOptions, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].filter(Boolean).join(' ');
 }
 
 /** Opens a pool for `role` from a validated URL. Nothing connects until the first query. */
@@ -81,15 +129,13 @@ export function openDb(role: Role, url: string, options: DbOptions, cwd = proces
   const u = new URL(url);
   const sslmode = (u.searchParams.get('sslmode') ?? 'prefer') as SslMode;
   const ssl = tlsOptions(u, sslmode, cwd);
-  // UTC sessions give timestamps one canonical text form, which the sync engine compares exactly.
-  const timeouts = `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${Math.max(options.statementTimeoutMs, 60_000)} -c TimeZone=UTC`;
   const pool = new pg.Pool({
     host: u.hostname.replace(/^\[|\]$/g, ''),
     port: u.port ? Number(u.port) : 5432,
     user: u.username ? decodeURIComponent(u.username) : 'postgres',
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || 'postgres',
     application_name: u.searchParams.get('application_name') ?? 'cesar',
-    options: [u.searchParams.get('options'), timeouts].filter(Boolean).join(' '),
+    options: sessionOptions(u.searchParams.get('options'), options.statementTimeoutMs),
     ssl,
     connectionTimeoutMillis: options.connectTimeoutMs,
     max: options.max ?? 4,
@@ -107,7 +153,9 @@ export function openDb(role: Role, url: string, options: DbOptions, cwd = proces
     pool,
     label: describeUrl(url),
     tls: ssl !== false,
+    interrupt: options.interrupt,
     async query(text, params) {
+      options.interrupt?.throwIfAborted();
       try {
         return await pool.query(text, params as unknown[]);
       } catch (err) {

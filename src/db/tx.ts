@@ -15,6 +15,8 @@ export interface RetryOptions {
   onRetry?: (attempt: number, err: unknown, delayMs: number) => void;
   /** Aborts waiting between attempts. */
   signal?: AbortSignal;
+  /** Runs even after the Db's interrupt fired: only for the lease's own statements (see Db.interrupt). */
+  pastInterrupt?: boolean;
 }
 
 const DEFAULTS = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 2000 };
@@ -34,7 +36,7 @@ export function backoffDelay(attempt: number, base = DEFAULTS.baseDelayMs, max =
 export async function withTransaction<T>(db: Db, fn: (client: pg.PoolClient) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const { maxAttempts, baseDelayMs, maxDelayMs } = { ...DEFAULTS, ...options };
   for (let attempt = 1; ; attempt++) {
-    const out = await checkout(db);
+    const out = await checkout(db, { pastInterrupt: options.pastInterrupt === true });
     const client = out.client;
     let broken = false;
     try {

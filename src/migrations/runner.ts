@@ -1,7 +1,8 @@
 import { redact } from '../config/redact.js';
 import { dbError, isConnectionError, SQLSTATE, sqlStateOf } from '../db/errors.js';
 import { acquireLease, ensureLeaseTable, leaseHolder, type Lease, type LeaseHolder } from '../db/lease.js';
-import type { Db } from '../db/pool.js';
+import type pg from 'pg';
+import { checkout, type Db } from '../db/pool.js';
 import { backoffDelay, sleep } from '../db/tx.js';
 import { CesarError } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
@@ -106,6 +107,7 @@ async function applyAll(db: Db, plan: Plan, statements: Map<string, SqlStatement
     const stmts = statements.get(name) ?? [];
     const entry = plan.entries.find((e) => e.name === name);
     if (lease.lost.aborted) throw lease.lost.reason;
+    opts.signal?.throwIfAborted();
     const began = await beginMigration(db, {
       name,
       checksum: file.checksum,
@@ -120,19 +122,31 @@ async function applyAll(db: Db, plan: Plan, statements: Map<string, SqlStatement
     }
     opts.bus?.emit({ type: 'migration.started', target, name, statements: stmts.length });
     const t0 = performance.now();
-    for (const stmt of stmts) {
-      if (lease.lost.aborted) throw lease.lost.reason;
-      try {
-        await execute(db, stmt.text, opts.signal);
-      } catch (err) {
-        if (isConnectionError(err)) throw dbError(err, target, `${name}, statement ${stmt.index + 1} of ${stmts.length}`);
-        const failed = describeFailure(name, stmt, stmts.length, err);
-        await markFailed(db, name, stmt.index, failed.error, performance.now() - t0);
-        opts.bus?.emit({ type: 'migration.failed', target, name, statement: failed.statement, error: failed.error });
-        return { outcome: 'done', plan, applied, failed, blocked: plan.toApply.slice(i + 1), skipped };
+    // A file runs on a session of its own, closed after it: a SET in a migration (or set_config)
+    // applies to the rest of that file, as with psql, and never reaches the pool's sessions, which
+    // must keep the settings cesar pins (src/db/pool.ts).
+    const session = await checkout(db);
+    try {
+      for (const stmt of stmts) {
+        if (lease.lost.aborted) throw lease.lost.reason;
+        // interrupted (Ctrl-C): stop between statements; the file stays `running` and is re-run from
+        // its first statement by the next runner, which finds the lease released, not held
+        opts.signal?.throwIfAborted();
+        try {
+          await execute(db, session.client, stmt.text, opts.signal);
+        } catch (err) {
+          if (err instanceof CesarError && err.code === 'INTERRUPTED') throw err; // not the statement's failure
+          if (isConnectionError(err)) throw dbError(err, target, `${name}, statement ${stmt.index + 1} of ${stmts.length}`);
+          const failed = describeFailure(name, stmt, stmts.length, err);
+          await markFailed(db, name, stmt.index, failed.error, performance.now() - t0);
+          opts.bus?.emit({ type: 'migration.failed', target, name, statement: failed.statement, error: failed.error });
+          return { outcome: 'done', plan, applied, failed, blocked: plan.toApply.slice(i + 1), skipped };
+        }
+        // markApplied records the last one
+        if (stmt.index + 1 < stmts.length) await recordProgress(db, name, stmt.index + 1);
       }
-      // markApplied records the last one
-      if (stmt.index + 1 < stmts.length) await recordProgress(db, name, stmt.index + 1);
+    } finally {
+      session.release(true);
     }
     const ms = performance.now() - t0;
     await markApplied(db, name, ms);
@@ -142,11 +156,12 @@ async function applyAll(db: Db, plan: Plan, statements: Map<string, SqlStatement
   return { outcome: 'done', plan, applied, blocked: [], skipped };
 }
 
-/** Runs one statement on its own; a 40001 is retried (every migration statement is idempotent). */
-async function execute(db: Db, text: string, signal?: AbortSignal): Promise<void> {
+/** Runs one statement on its own (on the file's session); a 40001 is retried (every migration statement is idempotent). */
+async function execute(db: Db, client: pg.PoolClient, text: string, signal?: AbortSignal): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await db.pool.query(text);
+      db.interrupt?.throwIfAborted(); // a client, unlike db.query, does not check
+      await client.query(text);
       return;
     } catch (err) {
       const state = sqlStateOf(err);

@@ -8,7 +8,8 @@ import { wireBus } from './data/bus.js';
 import { Poller } from './data/poller.js';
 import { wireScheduler } from './data/scheduler.js';
 import { shareInkCaches } from './ink-caches.js';
-import { redirectLogs } from './log.js';
+import { logFileSetting } from '../commands/logging.js';
+import { defaultDashboardLog, openDashboardLog, type DashboardLog } from './log.js';
 import { mountApp } from './mount.js';
 import { Controller } from './state/controller.js';
 import { initialState } from './state/initial.js';
@@ -40,14 +41,40 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
 }
 
 /**
+ * The dashboard's log, opened before the databases and the screen: --log-file or CESAR_LOG_FILE
+ * (refused with exit 2 when it cannot be opened), else `$CESAR_DATA_DIR/dashboard.log`. That
+ * default is refused too when it is a symbolic link or not a regular file; any other failure
+ * (a read-only directory) only costs the log, as it always did.
+ */
+function openLog(ctx: CommandContext): DashboardLog {
+  const asked = logFileSetting(ctx);
+  if (asked !== undefined) return openDashboardLog(asked);
+  const dataDir = ctx.config().dataDir;
+  try {
+    return openDashboardLog(defaultDashboardLog(dataDir), { createDir: dataDir });
+  } catch (err) {
+    if (!isCesarError(err, 'LOG_FILE')) throw err;
+    ctx.stderr.write(`cesar: warning: ${err.message} The dashboard runs without a log (set --log-file or CESAR_LOG_FILE).\n`);
+    return openDashboardLog(null);
+  }
+}
+
+/**
  * Runs the dashboard until `q`, Ctrl-C or a signal; returns the exit code (0, 130, 143, 129) and
  * throws on an unexpected error after restoring the terminal. The caller checked for a TTY.
  */
 export async function runDashboard(ctx: CommandContext, opts: DashboardOptions): Promise<number> {
   const io = { stdin: process.stdin, stdout: ctx.stdout as NodeJS.WriteStream, stderr: ctx.stderr as NodeJS.WriteStream };
+  const logs = openLog(ctx);
   ctx.stderr.write('cesar: opening the databases (the embedded demo takes about 10 s on its first start)…\n');
-  const rt = await ctx.runtime();
-  const logs = redirectLogs(rt.config.dataDir, rt.bus);
+  let rt: Awaited<ReturnType<typeof ctx.runtime>>;
+  try {
+    rt = await ctx.runtime();
+  } catch (err) {
+    logs.close();
+    throw err;
+  }
+  logs.attach(rt.bus);
   const store = new DashboardStore(
     initialState({ environment: rt.config.environment, embedded: rt.config.embedded, readonly: opts.readonly, refreshMs: opts.refreshMs, columns: io.stdout.columns || 80, rows: io.stdout.rows || 24 }),
   );

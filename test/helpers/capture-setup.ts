@@ -45,8 +45,11 @@ function hookChildProcesses(): void {
         const options = (Array.isArray(args[1]) ? args[2] : args[1]) as childProcess.SpawnOptions | undefined;
         const env = options?.env ?? {};
         for (const key of ['LOCAL_DB_URL', 'DATABASE_URL', 'COCKROACH_DB_URL']) learnUrlSecret(env[key], `${key} given to cesar`);
-        learnSecret(env.CESAR_API_TOKEN, 'CESAR_API_TOKEN given to cesar');
-        const label = `cesar ${argv.slice(argv.findIndex((a) => a.endsWith(CLI_MARK)) + 1).join(' ')}`.slice(0, 200);
+        for (const key of ['CESAR_API_TOKEN', 'CESAR_API_READ_TOKEN', 'CESAR_METRICS_TOKEN']) learnSecret(env[key], `${key} given to cesar`);
+        // the label shows the test's arguments, which are its input, not cesar's output: a password
+        // a test types there (to check that cesar does not echo it) is masked in the label itself
+        const shown = argv.slice(argv.findIndex((a) => a.endsWith(CLI_MARK)) + 1).join(' ');
+        const label = `cesar ${shown.replace(/(:\/\/[^\s:/@]*:)[^\s@]*@/g, '$1***@')}`.slice(0, 200);
         child.stdout?.on('data', (d: Buffer) => record(`${label} [stdout]`, d.toString()));
         child.stderr?.on('data', (d: Buffer) => record(`${label} [stderr]`, d.toString()));
       }

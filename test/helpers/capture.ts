@@ -59,16 +59,31 @@ export function learnSecret(value: string | undefined | null, origin: string): v
   }
 }
 
-/** Learns the password of a database URL (raw and percent-decoded). */
+/**
+ * Learns the password of a database URL (raw and percent-decoded), also of a value that does not
+ * parse as a URL (issue 12): read plainly, the password runs from the ':' after the user name to
+ * the last '@', whether or not the scheme has its '//'; a `password=` in a query or a libpq
+ * key=value string counts too.
+ */
 export function learnUrlSecret(url: string | undefined, origin: string): void {
   if (!url) return;
+  const learn = (value: string | undefined | null): void => {
+    if (!value) return;
+    learnSecret(value, origin);
+    try {
+      learnSecret(decodeURIComponent(value), origin);
+    } catch {
+      // not percent-encoded
+    }
+  };
   try {
-    const u = new URL(url);
-    learnSecret(u.password, origin);
-    learnSecret(decodeURIComponent(u.password), origin);
+    learn(new URL(url).password);
   } catch {
-    // not a URL: nothing to learn
+    // not a URL: read plainly below
   }
+  const scheme = /^(?:[a-z][a-z0-9+.-]*:?\/\/|postgres(?:ql)?:)/i.exec(url)?.[0] ?? '';
+  learn(/^[^:@]*:(.*)@/s.exec(url.slice(scheme.length))?.[1]);
+  for (const m of url.matchAll(/password\s*=\s*('[^']*'|[^\s&']+)/gi)) learn(m[1]!.replace(/^'|'$/g, ''));
 }
 
 /** One leak found by scanCaptures. */

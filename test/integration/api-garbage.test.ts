@@ -121,8 +121,8 @@ const statusOf = (text: string): number => Number(/^HTTP\/1\.1 (\d{3})/.exec(tex
 async function jobEnds(r: Reply): Promise<void> {
   expect(r.status).toBe(202);
   for (let i = 0; i < 200; i++) {
-    const job = (await (await fetch(`${base}/api/jobs/${String(r.body.id)}`)).json()) as { job: { status: string } };
-    if (job.job.status !== 'running') return;
+    const job = (await (await fetch(`${base}/api/jobs/${String(r.body.id)}`)).json()) as { status: string };
+    if (job.status !== 'running') return;
     await new Promise((res) => setTimeout(res, 50));
   }
   throw new Error('the job did not end within 10 s');
@@ -193,7 +193,7 @@ describe('bodies at and over the 64 KiB limit', () => {
   });
 
   it('a declared 10 MiB body is refused at once (413, connection closed) without reading it', async () => {
-    const head = ['POST /api/sync HTTP/1.1', 'Host: x', `Authorization: Bearer ${TEST_API_TOKEN}`, 'Content-Type: application/json', `Content-Length: ${10 * 1024 * 1024}`, '', ''].join('\r\n');
+    const head = ['POST /api/sync HTTP/1.1', 'Host: localhost', `Authorization: Bearer ${TEST_API_TOKEN}`, 'Content-Type: application/json', `Content-Length: ${10 * 1024 * 1024}`, '', ''].join('\r\n');
     const r = await raw(head, 5000, undefined, true);
     expect(statusOf(r.text)).toBe(413);
     expect(r.text.toLowerCase()).toContain('connection: close');
@@ -201,7 +201,7 @@ describe('bodies at and over the 64 KiB limit', () => {
   });
 
   it('a chunked upload that never ends is cut after 1 MiB (413, or a reset when the client is still sending), and the process carries on', async () => {
-    const head = ['POST /api/sync HTTP/1.1', 'Host: x', `Authorization: Bearer ${TEST_API_TOKEN}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''].join('\r\n');
+    const head = ['POST /api/sync HTTP/1.1', 'Host: localhost', `Authorization: Bearer ${TEST_API_TOKEN}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''].join('\r\n');
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     let sent = 0;
     const r = await raw(head, 10_000, (s) => {
@@ -239,9 +239,9 @@ describe('tokens: missing, wrong, misplaced', () => {
     expect(r.text).not.toContain(TEST_API_TOKEN.slice(0, 12));
   });
 
-  it('the token in the query string is not a credential (400 unknown parameter), nor in the body (401 before the body is read)', async () => {
+  it('the token in the query string is not a credential (401: credentials are checked before anything else), nor in the body (401 before the body is read)', async () => {
     const q = await fetch(`${base}/api/sync?token=${TEST_API_TOKEN}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-    expect(q.status).toBe(400);
+    expect(q.status).toBe(401);
     expect(await q.text()).not.toContain(TEST_API_TOKEN);
     const b = await post('/api/sync', JSON.stringify({ token: TEST_API_TOKEN, dryRun: true }), { 'Content-Type': 'application/json' }, null);
     expect(b.status).toBe(401);
@@ -250,7 +250,7 @@ describe('tokens: missing, wrong, misplaced', () => {
 
   it('bytes outside ASCII in the Authorization header (raw request): refused, not crashed', async () => {
     const req = Buffer.concat([
-      Buffer.from('POST /api/sync HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nAuthorization: Bearer '),
+      Buffer.from('POST /api/sync HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nAuthorization: Bearer '),
       Buffer.from([0xc3, 0xa9, 0xff, 0x00, 0x41]),
       Buffer.from('\r\n\r\n{}'),
     ]);
@@ -262,13 +262,13 @@ describe('tokens: missing, wrong, misplaced', () => {
 describe('broken HTTP: answered, never fatal', () => {
   it.each([
     ['a request line of binary garbage', Buffer.concat([Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) % 256).map((b) => (b === 0x0a || b === 0x0d ? 0x41 : b))), Buffer.from('\r\n\r\n')]), [400]],
-    ['an unknown method', 'BREW /livez HTTP/1.1\r\nHost: x\r\n\r\n', [400, 405]],
-    ['a header of 64 KiB', `GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`, [400, 431]],
-    ['a bad percent-escape in the query', 'GET /api/agents?limit=%zz HTTP/1.1\r\nHost: x\r\n\r\n', [400]],
-    ['a repeated query parameter', 'GET /api/agents?limit=1&limit=2 HTTP/1.1\r\nHost: x\r\n\r\n', [400]],
-    ['a bad percent-escape in an id', 'GET /api/agents/%E0%A4%A HTTP/1.1\r\nHost: x\r\n\r\n', [404]],
-    ['an absolute-form URL to another host', 'GET http://evil.example.com/api/agents HTTP/1.1\r\nHost: evil.example.com\r\n\r\n', [200, 404]],
-    ['a wrong method on a POST endpoint', 'PUT /api/sync HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n', [405]],
+    ['an unknown method', 'BREW /livez HTTP/1.1\r\nHost: localhost\r\n\r\n', [400, 405]],
+    ['a header of 64 KiB', `GET /livez HTTP/1.1\r\nHost: localhost\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`, [400, 431]],
+    ['a bad percent-escape in the query', 'GET /api/agents?limit=%zz HTTP/1.1\r\nHost: localhost\r\n\r\n', [400]],
+    ['a repeated query parameter', 'GET /api/agents?limit=1&limit=2 HTTP/1.1\r\nHost: localhost\r\n\r\n', [400]],
+    ['a bad percent-escape in an id', 'GET /api/agents/%E0%A4%A HTTP/1.1\r\nHost: localhost\r\n\r\n', [404]],
+    ['an absolute-form URL to another host', 'GET http://evil.example.com/api/agents HTTP/1.1\r\nHost: evil.example.com\r\n\r\n', [421]],
+    ['a wrong method on a POST endpoint', 'PUT /api/sync HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n', [405]],
   ] as Array<[string, Buffer | string, number[]]>)('%s', async (_what, bytes, statuses) => {
     const r = await raw(bytes);
     expect(statuses).toContain(statusOf(r.text));
@@ -304,7 +304,7 @@ function rawWs(): Promise<RawWs> {
     const closed = new Promise<void>((r) => socket.once('close', () => r()));
     socket.on('error', () => undefined);
     socket.once('connect', () =>
-      socket.write(['GET /ws/events HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', ''].join('\r\n')),
+      socket.write(['GET /ws/events HTTP/1.1', 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', ''].join('\r\n')),
     );
     socket.on('data', (d: Buffer) => {
       buf = Buffer.concat([buf, d]);

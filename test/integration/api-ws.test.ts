@@ -133,6 +133,11 @@ describe('/ws/events', () => {
     expect(snap.sync.scheduler).toMatchObject({ active: false, running: false });
     expect(snap.sync.tables).toEqual([]);
     expect(snap.migrations.local).toMatchObject({ role: 'local', counts: { pending: 11 } });
+    // the snapshot's health is /health's document: the read source is `database`, as there
+    expect(snap.health).toMatchObject({ status: 'ok', readSource: { database: 'local', degraded: false } });
+    expect(snap.health.readSource.role).toBeUndefined();
+    const health = (await (await fetch(`${base}/health`)).json()) as Record<string, unknown>;
+    expect(Object.keys(snap.health).sort()).toEqual(Object.keys(health).sort());
     const from = c.messages.length;
     const r = await fetch(`${base}/api/sync`, { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ direction: 'up', tables: ['agents'] }) });
     expect(r.status).toBe(202);
@@ -150,7 +155,7 @@ describe('/ws/events', () => {
     // a new client's snapshot now shows the state
     const d = await connect(wsUrl);
     const snap2 = await d.next((m) => m.type === 'snapshot');
-    expect(snap2.sync.tables).toContainEqual(expect.objectContaining({ table: 'agents', direction: 'up', status: 'ok' }));
+    expect(snap2.sync.tables).toContainEqual(expect.objectContaining({ table_name: 'agents', direction: 'up', status: 'ok' }));
     c.ws.close();
     d.ws.close();
     await Promise.all([c.closed, d.closed]);

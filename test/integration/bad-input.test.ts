@@ -105,10 +105,10 @@ const FLAGS: Row[] = [
 const LOCAL_FORM = 'postgres://postgres@127.0.0.1:5432/x';
 const VARS: Row[] = [
   ['ENVIRONMENT prod', ['check'], { ENVIRONMENT: 'prod' }, /ENVIRONMENT: "prod" is not allowed; use one of development, staging, production/],
-  ['LOCAL_DB_URL not a URL', ['check'], { LOCAL_DB_URL: 'localhost:5432/db' }, /LOCAL_DB_URL: (scheme|"localhost:5432\/db")/],
+  ['LOCAL_DB_URL not a URL', ['check'], { LOCAL_DB_URL: 'localhost:5432/db' }, /LOCAL_DB_URL: not a URL \(the value is not shown, it may hold a password\): it must start with postgres:\/\/ or postgresql:\/\//],
   ['LOCAL_DB_URL mysql', ['check'], { LOCAL_DB_URL: 'mysql://u@127.0.0.1/db' }, /LOCAL_DB_URL: scheme "mysql" is not postgres or postgresql/],
   ['LOCAL_DB_URL without host', ['check'], { LOCAL_DB_URL: 'postgres:///db' }, /LOCAL_DB_URL: the host is missing/],
-  ['DATABASE_URL port 99999', ['check'], { LOCAL_DB_URL: undefined, DATABASE_URL: 'postgres://u@127.0.0.1:99999/db' }, /DATABASE_URL: "postgres:\/\/u@127\.0\.0\.1:99999\/db" is not a URL/],
+  ['DATABASE_URL port 99999', ['check'], { LOCAL_DB_URL: undefined, DATABASE_URL: 'postgres://u@127.0.0.1:99999/db' }, /DATABASE_URL: the port is not a number from 1 to 65535/],
   ['COCKROACH_DB_URL sslmode=sometimes', ['check'], { COCKROACH_DB_URL: 'postgres://u@127.0.0.1/db?sslmode=sometimes' }, /COCKROACH_DB_URL: sslmode "sometimes" is not one of disable, allow, prefer, require, verify-ca, verify-full/],
   ['COCKROACH_DB_URL sslrootcert missing', ['check'], { COCKROACH_DB_URL: 'postgres://u@127.0.0.1/db?sslmode=verify-full&sslrootcert=certs/none.crt' }, /COCKROACH_DB_URL: sslrootcert file "certs\/none\.crt" does not exist/],
   ['COCKROACH_DB_URL sslcert and sslkey missing', ['check'], { COCKROACH_DB_URL: 'postgres://u@127.0.0.1/db?sslmode=require&sslcert=a.crt&sslkey=a.key' }, /COCKROACH_DB_URL: sslcert file "a\.crt" does not exist/],

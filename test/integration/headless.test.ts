@@ -226,13 +226,36 @@ describe('cesar headless', () => {
       expect(h.lines.find((l) => l.event === 'startup')!.migrations).toEqual({ local: { applied: 11 }, cloud: { applied: 11 } });
       await h.waitFor((l) => l.event === 'sync.pass.completed' && l.scope === 'full', 30_000);
       const mig = await json(`${h.url}/api/migrations`);
-      expect(mig.databases.cloud.counts).toMatchObject({ applied: 11, pending: 0 });
+      expect(mig.cloud.counts).toMatchObject({ applied: 11, pending: 0 });
       h.child.kill('SIGTERM');
       expect((await h.exited).code).toBe(143);
     } finally {
       await fresh.drop();
     }
   }, 150_000);
+
+  it('--host [::1] and CESAR_API_HOST=[::1] listen on the IPv6 loopback (the brackets are the URL form, not the address; issue 13 §6)', async () => {
+    const v6 = await new Promise<boolean>((resolve) => {
+      const probe = net.createServer().once('error', () => resolve(false));
+      probe.listen({ host: '::1', port: 0 }, () => probe.close(() => resolve(true)));
+    });
+    if (!v6) {
+      console.warn('skipped in effect: this machine has no IPv6 loopback (::1)');
+      return;
+    }
+    for (const [args, extra] of [[['--host', '[::1]'], {}], [[], { CESAR_API_HOST: '[::1]' }]] as const) {
+      const h = await startHeadless(['--interval', '24h', ...args], { ...env, ...extra });
+      expect(h.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      expect((await fetch(`${h.url}/livez`)).status).toBe(200);
+      // loopback: no token needed to read
+      expect((await fetch(`${h.url}/api/agents?limit=1`)).status).toBe(200);
+      h.child.kill('SIGTERM');
+      expect((await h.exited).code).toBe(143);
+    }
+    const bad = await runCli(['headless', '--host', '[::1', '--port', '0'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--host: "[::1" is not a host name or address');
+  }, 90_000);
 
   it('carries on without the API when its port is taken, saying so', async () => {
     const blocker = net.createServer();

@@ -159,7 +159,7 @@ describe.skipIf(!real)('every surface, with passwords in both URLs and a token',
       await everything();
       const started = await fetch(`${base}/api/sync`, { method: 'POST', headers: { Authorization: `Bearer ${TEST_API_TOKEN}`, 'Content-Type': 'application/json' }, body: '{"dryRun":true}' });
       const job = (await started.json()) as { id: string };
-      await expect.poll(async () => ((await (await fetch(`${base}/api/jobs/${job.id}`)).json()) as { job: { status: string } }).job.status, { timeout: 15_000 }).not.toBe('running');
+      await expect.poll(async () => ((await (await fetch(`${base}/api/jobs/${job.id}`)).json()) as { status: string }).status, { timeout: 15_000 }).not.toBe('running');
       await get(`/api/jobs/${job.id}`);
 
       // the cloud goes away: connections cut and refused

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { clearSecrets, redact } from '../../src/config/redact.js';
 import { CesarError } from '../../src/errors.js';
 
 const dirs: string[] = [];
@@ -13,6 +15,7 @@ function dir(files: Record<string, string> = {}): string {
   return d;
 }
 afterEach(() => {
+  clearSecrets();
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
@@ -35,7 +38,7 @@ describe('configuration defaults', () => {
     expect(c.environment).toBe('development');
     expect(c.embedded).toBe(true);
     expect(c.urls).toEqual({});
-    expect(c.api).toEqual({ host: '127.0.0.1', port: 8000, token: undefined, corsOrigins: [] });
+    expect(c.api).toEqual({ host: '127.0.0.1', port: 8000, token: undefined, readToken: undefined, metricsToken: undefined, corsOrigins: [], hostnames: [] });
     expect(c.syncIntervalMs).toBe(300_000);
     expect(c.criticalTables).toEqual(['agents']);
     expect(path.basename(c.dataDir)).toBe('.cesar');
@@ -115,8 +118,73 @@ describe('each bad input is one clear message naming the variable, exit code 2',
     expect(err.message).not.toContain('hunter2secret');
   });
 
+  // Issue 12, case 12: a URL variable whose value does not parse (or parses into something else
+  // than was meant) is refused naming the variable and the fix, never showing any part of the value
+  // that could be the password.
+  it.each([
+    ['LOCAL_DB_URL', 'postgres://postgres:s3cr/etpw@127.0.0.1:5432/db', ['s3cr/etpw', 's3cr', 'etpw'], 'percent-encode'],
+    ['LOCAL_DB_URL', 'postgresql//user:secret9x@127.0.0.1/db', ['secret9x'], 'must start with postgres:// or postgresql://'],
+    ['DATABASE_URL', 'postgres:user:secret9x@127.0.0.1/db', ['secret9x'], 'must start with postgres:// or postgresql://'],
+    ['COCKROACH_DB_URL', 'postgres://app:pa#ss9x@db.example.com:26257/x', ['pa#ss9x', 'ss9x'], '%23'],
+    ['COCKROACH_DB_URL', 'postgres://app:12345#ss9x@db.example.com:26257/x', ['12345', 'ss9x'], '%23'], // parses: host app, port 12345
+    ['COCKROACH_DB_URL', 'postgres://app:12345?ss9x@db.example.com:26257/x', ['12345', 'ss9x'], '%3F'], // parses: query "ss9x@db..."
+    ['COCKROACH_DB_URL', 'postgres://app:12345/ss9x@db.example.com:26257/x', ['12345', 'ss9x'], '%2F'], // parses: database "ss9x@db..."
+    ['LOCAL_DB_URL', 'postgres://app:pa ss/9x@127.0.0.1/db', ['pa ss', 'ss/9x'], 'percent-encode'],
+    ['LOCAL_DB_URL', 'postgres://app:bad%ZZpct9@127.0.0.1/db', ['bad%ZZpct9', 'ZZpct9'], '%25'],
+    ['LOCAL_DB_URL', 'host=127.0.0.1 user=app password=hunter2x dbname=db', ['hunter2x'], 'key=value'],
+    ['LOCAL_DB_URL', 'app:hunter2x@127.0.0.1:5432/db', ['hunter2x'], 'must start with postgres:// or postgresql://'],
+  ])('%s=%s: refused naming the variable, nothing of the password shown', (variable, url, fragments, hint) => {
+    const err = configError({ [variable]: url });
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`${variable}: `);
+    expect(err.message).toContain(hint);
+    for (const f of fragments) expect(err.message).not.toContain(f);
+  });
+
+  it('PGPASSWORD (which the driver uses for a URL without a password) is masked like a URL password', () => {
+    loadConfig({ cwd: dir(), env: { LOCAL_DB_URL: LOCAL, PGPASSWORD: 'Pg9envSecret' } });
+    expect(redact('auth failed with Pg9envSecret')).toBe('auth failed with ***');
+  });
+
   it('production to a loopback cloud without TLS is allowed (tests, tunnels)', () => {
     const c = loadConfig({ cwd: dir(), env: { ENVIRONMENT: 'production', LOCAL_DB_URL: LOCAL, COCKROACH_DB_URL: 'postgres://u@127.0.0.1:26257/d' } });
     expect(c.environment).toBe('production');
+  });
+});
+
+// Issue 12, case 12, as an attacker would try it: any password (any printable character, the URL
+// delimiters included), written into every shape a database value takes when typed by hand. The
+// configuration error never shows it, and once the value was read, redaction masks it wherever
+// the value's text turns up (a driver error echoing it, a log line). The marker characters make
+// the password impossible to find by chance in the rest of the text.
+describe('any password in any shape of database value is never shown', () => {
+  const password = fc
+    .string({ unit: fc.constantFrom(...'abcXYZ019/?#@:%&= \'"\\[]{}!$*+,;~^`|<>-_.'.split('')), minLength: 1, maxLength: 24 })
+    .map((s) => `Zq${s}9W`);
+  const shapes: Array<[string, (p: string) => string]> = [
+    ['URL', (p) => `postgres://app:${p}@127.0.0.1:5432/db`],
+    ['URL, percent-encoded', (p) => `postgres://app:${encodeURIComponent(p)}@127.0.0.1:5432/db?sslmode=disable`],
+    ['no //', (p) => `postgresql//app:${p}@127.0.0.1/db`],
+    ['no slashes', (p) => `postgres:app:${p}@127.0.0.1/db`],
+    ['no scheme', (p) => `app:${p}@127.0.0.1:5432/db`],
+    ['query parameter', (p) => `postgres://app@127.0.0.1/db?password=${encodeURIComponent(p)}`],
+    ['conninfo, quoted', (p) => `host=127.0.0.1 user=app password='${p.replace(/[\\']/g, (c) => `\\${c}`)}' dbname=db`],
+  ];
+  it.each(shapes)('%s', (_shape, write) => {
+    fc.assert(
+      fc.property(password, fc.constantFrom('LOCAL_DB_URL', 'COCKROACH_DB_URL'), (p, variable) => {
+        clearSecrets();
+        const value = write(p);
+        let message = '';
+        try {
+          loadConfig({ cwd: os.tmpdir(), env: { [variable]: value } });
+        } catch (err) {
+          message = (err as Error).message;
+        }
+        expect(message).not.toContain(p);
+        for (const text of [value, `connect failed for ${value}: refused`, JSON.stringify({ error: `bad ${value}` })]) expect(redact(text)).not.toContain(p);
+      }),
+      { numRuns: Number(process.env.CESAR_PROPERTY_RUNS ?? 300) },
+    );
   });
 });

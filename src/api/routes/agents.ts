@@ -1,64 +1,40 @@
 import type { Role } from '../../config/types.js';
 import type { Db } from '../../db/pool.js';
 import type { ApiContext, Route } from '../context.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import { decodeCursor } from '../cursor.js';
+import { requireApiDb } from '../db.js';
 import { badRequest, HttpError, sendJson } from '../http.js';
+import { DEGRADED_HEADER, isoRows, READ_SOURCE_HEADER, sendPage } from '../rows.js';
 import { checkQuery, isUuid, parseLimit } from '../validate.js';
 
 /** The statuses the agents table allows (its CHECK constraint). */
 export const AGENT_STATUSES = ['idle', 'active', 'busy', 'paused', 'error', 'offline'] as const;
 
-// Timestamps as text: microseconds intact, and the cursor carries them exactly.
-const COLUMNS = `id::text AS id, name, agent_type, status, description, capabilities, version, max_concurrent_tasks,
-  last_heartbeat_at::text AS last_heartbeat_at, created_at::text AS created_at, updated_at::text AS updated_at, deleted_at::text AS deleted_at`;
-
+/** An agents row as the API sends it: every column of the table, timestamps in ISO form. */
 interface AgentRow {
   id: string;
-  name: string;
-  agent_type: string;
-  status: string;
-  description: string | null;
-  capabilities: unknown;
-  config?: unknown;
-  version: number;
-  max_concurrent_tasks: number;
-  last_heartbeat_at: string | null;
-  created_at: string;
   updated_at: string;
-  deleted_at: string | null;
-}
-
-function toAgent(r: AgentRow): Record<string, unknown> {
-  return {
-    id: r.id,
-    name: r.name,
-    agentType: r.agent_type,
-    status: r.status,
-    description: r.description,
-    capabilities: r.capabilities,
-    ...('config' in r ? { config: r.config } : {}),
-    version: r.version,
-    maxConcurrentTasks: r.max_concurrent_tasks,
-    lastHeartbeatAt: r.last_heartbeat_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    deletedAt: r.deleted_at,
-  };
+  [column: string]: unknown;
 }
 
 /** The database the environment rule picks for reads (chooseReadSource), or 503 naming why none. */
-async function readDb(ctx: ApiContext): Promise<{ db: Db; role: Role; degraded: boolean }> {
+async function readDb(ctx: ApiContext): Promise<{ db: Db; role: Role; headers: Record<string, string> }> {
   const { readSource } = await ctx.health.check();
   if (!readSource.role) throw new HttpError(503, `no database to read from: ${readSource.reason}`);
-  return { db: ctx.rt.db(readSource.role), role: readSource.role, degraded: readSource.degraded };
+  return {
+    db: requireApiDb(ctx.rt, readSource.role),
+    role: readSource.role,
+    headers: { [READ_SOURCE_HEADER]: readSource.role, [DEGRADED_HEADER]: String(readSource.degraded) },
+  };
 }
 
-/** GET /api/agents and /api/agents/:id. */
+/** GET /api/agents and /api/agents/:id: rows of the agents table, as the original API returned them. */
 export const agentRoutes: Route[] = [
   {
     method: 'GET',
     path: '/api/agents',
-    async handler(ctx, { res, query }) {
+    access: 'read',
+    async handler(ctx, { res, query, pathname }) {
       const q = checkQuery(query, ['status', 'limit', 'cursor']);
       const status = q.get('status');
       if (status !== undefined && !(AGENT_STATUSES as readonly string[]).includes(status)) {
@@ -66,7 +42,7 @@ export const agentRoutes: Route[] = [
       }
       const limit = parseLimit(q.get('limit'));
       const cursor = q.has('cursor') ? decodeCursor(q.get('cursor')!) : undefined;
-      const { db, role, degraded } = await readDb(ctx);
+      const { db, headers } = await readDb(ctx);
       const where = ['deleted_at IS NULL'];
       const params: unknown[] = [];
       if (status) {
@@ -79,24 +55,24 @@ export const agentRoutes: Route[] = [
       }
       // newest first, keyset on (updated_at, id): one more row than asked tells whether a next page exists
       params.push(limit + 1);
-      const { rows } = await db.query<AgentRow>(`SELECT ${COLUMNS} FROM agents WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT $${params.length}`, params);
+      const rows = isoRows(await db.query<AgentRow>(`SELECT * FROM agents WHERE ${where.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT $${params.length}`, params));
       const page = rows.slice(0, limit);
       const last = page[page.length - 1];
-      const nextCursor = rows.length > limit && last ? encodeCursor({ ts: last.updated_at, id: last.id }) : null;
-      sendJson(res, 200, { database: role, degraded, items: page.map(toAgent), nextCursor });
+      sendPage(res, pathname, query, { rows: page, next: rows.length > limit && last ? { ts: last.updated_at, id: last.id } : null }, headers);
     },
   },
   {
     method: 'GET',
     path: '/api/agents/:id',
+    access: 'read',
     async handler(ctx, { res, query, params }) {
       checkQuery(query, []);
       const id = params.id!;
       if (!isUuid(id)) throw badRequest(`${JSON.stringify(id.slice(0, 80))} is not an agent id (a UUID)`);
-      const { db, role, degraded } = await readDb(ctx);
-      const { rows } = await db.query<AgentRow>(`SELECT ${COLUMNS}, config FROM agents WHERE id = $1::uuid`, [id]);
-      if (!rows[0]) throw new HttpError(404, `no agent ${id} in the ${role} database`);
-      sendJson(res, 200, { database: role, degraded, agent: toAgent(rows[0]) });
+      const { db, role, headers } = await readDb(ctx);
+      const [row] = isoRows(await db.query<AgentRow>('SELECT * FROM agents WHERE id = $1::uuid', [id]));
+      if (!row) throw new HttpError(404, `no agent ${id} in the ${role} database`, headers);
+      sendJson(res, 200, row, headers);
     },
   },
 ];

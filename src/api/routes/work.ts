@@ -1,14 +1,12 @@
 import { validateTableNames } from '../../sync/index.js';
-import { requireToken } from '../auth.js';
 import type { ApiContext, Request, Route } from '../context.js';
 import { badRequest, HttpError, readJsonBody, sendJson } from '../http.js';
 import type { Job } from '../jobs.js';
 import { checkBody, checkQuery } from '../validate.js';
 
-/** Auth first (nothing is read from an unauthenticated client), then the body, then the state. */
+/** The body, then the state; the token was checked before the handler ran, so nothing is read from an unauthenticated client. */
 async function authorisedBody(ctx: ApiContext, r: Request): Promise<Record<string, unknown>> {
   checkQuery(r.query, []);
-  requireToken(r.req, ctx.rt.config.api.token);
   const body = await readJsonBody(r.req);
   if (ctx.phase() !== 'running') throw new HttpError(503, ctx.phase() === 'draining' ? 'shutting down: no new work is accepted' : 'starting: try again in a moment');
   return body;
@@ -23,6 +21,7 @@ export const workRoutes: Route[] = [
   {
     method: 'POST',
     path: '/api/sync',
+    access: 'write',
     async handler(ctx, r) {
       const body = checkBody(await authorisedBody(ctx, r), {
         direction: { type: 'string', choices: ['both', 'up', 'down'] },
@@ -42,6 +41,7 @@ export const workRoutes: Route[] = [
   {
     method: 'POST',
     path: '/api/migrate',
+    access: 'write',
     async handler(ctx, r) {
       const body = checkBody(await authorisedBody(ctx, r), {
         target: { type: 'string', choices: ['local', 'cloud', 'both'] },
