@@ -345,12 +345,13 @@ export async function run(opts) {
       async () => {
         await sql(p.local.admin, 'DELETE FROM sync_state');
         term.keys(s, 's');
-        await term.waitFor(s, (t) => /sync pass running/.test(t), 10_000);
+        await term.waitFor(s, (t) => /sync pass running|pass \w+ (done|finished)/.test(t), 10_000);
       },
       async () => /sync pass running/.test(term.screen(s)),
     );
-    // the next run needs sync_state back: let the pass finish (it re-reads every row)
-    await term.waitFor(s, (t) => /pass \w+ (done|finished)/.test(t), 30 * 60_000);
+    // the next run needs sync_state back: let the pass finish (it re-reads every row); its
+    // "running" message gives way to the outcome, which expires after a few seconds
+    await term.waitFor(s, (t) => !/sync pass running/.test(t), 30 * 60_000);
     await quit(s);
     return out;
   }
@@ -432,12 +433,12 @@ export async function run(opts) {
       async () => {
         await sql(localUrl, `INSERT INTO memories (agent_id, memory_kind, content, importance) SELECT a.id, 'episodic', 'bench ' || g, 0.5 FROM (SELECT id FROM agents WHERE deleted_at IS NULL LIMIT 40) AS a, generate_series(1, 500) AS g`);
         term.keys(s, 's');
-        await term.waitFor(s, (t) => /sync pass running/.test(t), 20_000);
+        await term.waitFor(s, (t) => /sync pass running|pass \w+ (done|finished)/.test(t), 20_000);
       },
       async () => /sync pass running/.test(term.screen(s)),
     );
     log(`dashboard:   demo keys: p50 ${f0(percentile(out.keys.ms, 50))} ms, p99 ${f0(percentile(out.keys.ms, 99))} ms, max ${f0(Math.max(...out.keys.ms))} ms${out.keys.passStillRunning ? '' : ' (the pass ended before the last key)'}`);
-    await term.waitFor(s, (t) => /pass \w+ (done|finished)/.test(t), 10 * 60_000);
+    await term.waitFor(s, (t) => !/sync pass running/.test(t), 10 * 60_000);
     await quit(s);
     return out;
   }
