@@ -7,8 +7,8 @@ import { steadyLatency } from '../format/time.js';
 import { computeLayout, listRows } from '../layout.js';
 import type { DashboardStore } from '../state/store.js';
 import type { DashboardState, DbView } from '../state/types.js';
-import { agentsFingerprint, readAgentsPage } from './agents.js';
-import { latestConflicts, pingDb, probeAll, readMigrations, readSourceOf, readSyncRows, syncLags, type Probes } from './snapshot.js';
+import { agentsFingerprint, readAgentsPage } from '../../status/agents.js';
+import { latestConflicts, pingDb, probeAll, readMigrations, readSourceOf, readSyncRows, syncLags, type Probes } from '../../status/snapshot.js';
 
 /** Conflicts kept for the panel (it scrolls through these; older ones are in `cesar status`/SQL). */
 const CONFLICT_ROWS = 100;

@@ -1,5 +1,7 @@
 // Times as operators read them. Database timestamps arrive as UTC text ("2025-01-02 03:04:05.678+00").
 
+export { lag } from '../../status/format.js';
+
 /** Milliseconds since the epoch of a database timestamp text or ISO string; NaN when unparsable. */
 export function parseTime(text: string | null | undefined): number {
   if (!text) return NaN;
@@ -41,15 +43,6 @@ export function countdown(ms: number): string {
   return s < 60 ? `${s}s` : span(Math.floor(s / 60) * 60_000).replace(/m00s$/, 'm');
 }
 
-/** Sync lag in seconds, coarse enough to be stable: 0s, 12s, 4m, 2h. */
-export function lag(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-';
-  if (seconds < 1) return '0s';
-  if (seconds < 60) return `${Math.floor(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
-}
 
 /** Latency for the header, in buckets that do not flicker between 0.41 and 0.43 ms. */
 export function latency(ms: number | undefined): string {

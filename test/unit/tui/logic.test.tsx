@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { agreement, containsPattern, countSql, pageSql } from '../../../src/tui/data/agents.js';
-import { buildSyncRows } from '../../../src/tui/data/sync-rows.js';
+import { agreement, containsPattern, countSql, pageSql } from '../../../src/status/agents.js';
+import { buildSyncRows } from '../../../src/status/sync-rows.js';
 import { Buckets, sparkline } from '../../../src/tui/format/sparkline.js';
 import { fit, row } from '../../../src/tui/format/text.js';
 import { lag, latency, parseTime, span, steadyLatency } from '../../../src/tui/format/time.js';

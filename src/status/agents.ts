@@ -1,8 +1,8 @@
-import { redactError } from '../../config/redact.js';
-import type { Role } from '../../config/types.js';
-import type { Queryable } from '../../db/pool.js';
-import { compareTs } from '../../sync/timestamps.js';
-import type { AgentRow, AgentSort, AgentsData, Agreement } from '../state/types.js';
+import { redactError } from '../config/redact.js';
+import type { Role } from '../config/types.js';
+import type { Queryable } from '../db/pool.js';
+import { compareTs } from '../sync/timestamps.js';
+import type { AgentRow, AgentSort, AgentsData, Agreement } from './types.js';
 
 /** Counting stops here: "10000+" costs the same on a million agents as on ten thousand. */
 export const COUNT_CAP = 10_000;

@@ -1,17 +1,17 @@
 // Reads the dashboard's content from the databases, without ink or react: the dashboard's poller
 // and the one-shot `cesar status` share these, so both show the same thing.
-import { chooseReadSource, type ReadSource } from '../../config/priority.js';
-import { redactError } from '../../config/redact.js';
-import { ROLES, type Role } from '../../config/types.js';
-import { probeDb, type Probe } from '../../db/probe.js';
-import { checkout, type Checkout, type Db } from '../../db/pool.js';
-import type { Runtime } from '../../runtime.js';
-import { migrationStatus, type MigrationStatus } from '../../status/migrations.js';
-import { parkedCounts } from '../../status/parked.js';
-import { readConflicts, readSyncState, type ConflictRow } from '../../status/sync-state.js';
-import { schemaRegistry } from '../../sync/schema.js';
-import { readStates, type TableState } from '../../sync/state.js';
-import type { SyncRow } from '../state/types.js';
+import { chooseReadSource, type ReadSource } from '../config/priority.js';
+import { redactError } from '../config/redact.js';
+import { ROLES, type Role } from '../config/types.js';
+import { probeDb, type Probe } from '../db/probe.js';
+import { checkout, type Checkout, type Db } from '../db/pool.js';
+import type { Runtime } from '../runtime.js';
+import { migrationStatus, type MigrationStatus } from './migrations.js';
+import { parkedCounts } from './parked.js';
+import { readConflicts, readSyncState, type ConflictRow } from './sync-state.js';
+import { schemaRegistry } from '../sync/schema.js';
+import { readStates, type TableState } from '../sync/state.js';
+import type { SyncRow } from './types.js';
 import { buildSyncRows, tableLag } from './sync-rows.js';
 
 /** Each role's probe, or null when the role is not configured. */

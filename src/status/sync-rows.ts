@@ -1,9 +1,9 @@
-import type { Role } from '../../config/types.js';
-import type { Queryable } from '../../db/pool.js';
-import { tableLagSeconds } from '../../status/lag.js';
-import type { SyncStateRow } from '../../status/sync-state.js';
-import type { TableState } from '../../sync/state.js';
-import type { SyncRow } from '../state/types.js';
+import type { Role } from '../config/types.js';
+import type { Queryable } from '../db/pool.js';
+import { tableLagSeconds } from './lag.js';
+import type { SyncStateRow } from './sync-state.js';
+import type { TableState } from '../sync/state.js';
+import type { SyncRow } from './types.js';
 
 const SEVERITY: Record<SyncRow['status'], number> = { error: 5, drift: 4, running: 3, ok: 2, idle: 1, never: 0 };
 
