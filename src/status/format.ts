@@ -9,3 +9,4 @@ export function lag(seconds: number | null | undefined): string {
   if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
   return `${Math.floor(seconds / 86_400)}d`;
 }
+export { notConfiguredReason } from '../db/runtime.js';

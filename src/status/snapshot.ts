@@ -5,7 +5,7 @@ import { redactError } from '../config/redact.js';
 import { ROLES, type Role } from '../config/types.js';
 import { probeDb, type Probe } from '../db/probe.js';
 import { checkout, type Checkout, type Db } from '../db/pool.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 import { migrationStatus, type MigrationStatus } from './migrations.js';
 import { parkedCounts } from './parked.js';
 import { readConflicts, readSyncState, type ConflictRow } from './sync-state.js';

@@ -1,7 +1,7 @@
 import { Box } from 'ink';
 import { formatDuration } from '../../config/duration.js';
 import { ROLES } from '../../config/types.js';
-import { notConfiguredReason } from '../../runtime.js';
+import { notConfiguredReason } from '../../status/format.js';
 import { latency } from '../format/time.js';
 import { Line, type Segment } from '../components/Line.js';
 import { useStore } from '../hooks/use-store.js';
