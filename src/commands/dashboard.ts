@@ -27,8 +27,8 @@ export const dashboardCommand: Command = {
     // React's development build checks and times every render and keeps a performance entry for
     // each (22,000 after 40 s): a screen left open for hours must run the production build
     process.env.NODE_ENV ??= 'production';
-    // loaded only here: ink and react cost nothing to the other commands
-    const { runDashboard } = await import('../tui/index.js');
+    // loaded only here: ink and react (behind src/dashboard/run.ts) cost nothing to the other commands
+    const { runDashboard } = await import('../dashboard/run.js');
     return runDashboard(ctx, { readonly: ctx.flags.readonly === true, demo: ctx.flags.demo === true, refreshMs });
   },
 };

@@ -1,14 +1,10 @@
 import { redactError } from '../../config/redact.js';
 import { ROLES, type Role } from '../../config/types.js';
-import type { Db } from '../../db/pool.js';
-import type { Runtime } from '../../runtime.js';
-import { median } from '../../db/probe.js';
-import { steadyLatency } from '../format/time.js';
+import type { LiveSource, Probes } from '../../status/live.js';
+import { median, steadyLatency } from '../format/time.js';
 import { computeLayout, listRows } from '../layout.js';
 import type { DashboardStore } from '../state/store.js';
 import type { DashboardState, DbView } from '../state/types.js';
-import { agentsFingerprint, readAgentsPage } from '../../status/agents.js';
-import { latestConflicts, pingDb, probeAll, readMigrations, readSourceOf, readSyncRows, syncLags, type Probes } from '../../status/snapshot.js';
 
 /** Conflicts kept for the panel (it scrolls through these; older ones are in `cesar status`/SQL). */
 const CONFLICT_ROWS = 100;
@@ -50,7 +46,6 @@ export class Poller {
   private intervalMs = 2000;
   private cycling = false;
   private probes: Probes = { local: null, cloud: null };
-  private dbs: Partial<Record<Role, Db>> = {};
   private readonly running = new Set<Task>();
   private readonly again = new Set<Task>();
   /** When each task was asked for (by an event or a key) is due; Infinity when nobody asked. */
@@ -65,7 +60,7 @@ export class Poller {
   readonly reads: Record<Task | 'ping' | 'fingerprint', number> = { agents: 0, sync: 0, lag: 0, conflicts: 0, migrations: 0, ping: 0, fingerprint: 0 };
 
   constructor(
-    private readonly rt: Runtime,
+    private readonly source: LiveSource,
     private readonly store: DashboardStore,
   ) {}
 
@@ -147,33 +142,15 @@ export class Poller {
     }
   }
 
-  /** One timed round trip per database; the full probe (server version, TLS) the first time and after a database comes back. */
+  /** The databases' health: one timed round trip each (the read side does the full probe when needed). */
   private async readHeader(): Promise<void> {
     const before = this.probes;
-    const probes: Probes = { local: null, cloud: null };
-    await Promise.all(
-      ROLES.map(async (r) => {
-        const db = this.rt.maybeDb(r);
-        if (!db) return;
-        const was = before[r];
-        if (!was?.up || !was.server) {
-          probes[r] = (await probeAll(this.rt, 1, [r]))[r];
-          return;
-        }
-        this.reads.ping++;
-        const ping = await pingDb(db);
-        probes[r] = ping.up ? { ...was, latencyMs: ping.latencyMs } : { role: r, label: was.label, up: false, error: ping.error };
-      }),
-    );
+    const { probes, readSource } = await this.source.health();
     this.probes = probes;
-    this.dbs = {};
-    for (const r of ROLES) if (probes[r]?.up) this.dbs[r] = this.rt.maybeDb(r)!;
-    const readSource = readSourceOf(this.rt, probes);
     const prev = this.store.get().header.dbs;
     const view = (r: Role): DbView | null => {
       const p = probes[r];
-      const db = this.rt.maybeDb(r);
-      if (!p || !db) return { role: r, configured: false, label: '', up: false };
+      if (!p || !this.source.configured(r)) return { role: r, configured: false, label: '', up: false };
       return {
         role: r,
         configured: true,
@@ -196,7 +173,7 @@ export class Poller {
       const now = probes[r];
       if (!was || !now || was.up === now.up) continue;
       // a database going down or coming back is an event (the log, headless clients), and everything read from it is stale
-      this.rt.bus.emit({ type: 'db.status', role: r, up: now.up, ...(now.error ? { error: now.error } : {}) });
+      this.source.bus.emit({ type: 'db.status', role: r, up: now.up, ...(now.error ? { error: now.error } : {}) });
       for (const t of TASKS) this.due[t] = 0;
     }
   }
@@ -204,9 +181,9 @@ export class Poller {
   /** True when the newest agent version on either side moved since the page was read (or cannot be told). */
   private async agentsMoved(): Promise<boolean> {
     const role = this.store.get().header.readSource?.role ?? null;
-    if (!role || !this.dbs[role]) return this.fingerprint !== null;
+    if (!role || !this.source.isUp(role)) return this.fingerprint !== null;
     this.reads.fingerprint++;
-    const print = await agentsFingerprint(role, this.dbs);
+    const print = await this.source.agentsFingerprint(role);
     if (print === null) return true;
     if (print === this.fingerprint) return false;
     this.fingerprint = print;
@@ -260,16 +237,15 @@ export class Poller {
     switch (task) {
       case 'agents': {
         const role = s.header.readSource?.role ?? null;
-        const read = role ? this.dbs[role] : undefined;
-        if (!role || !read) {
+        const page = listRows(layout.panels.agents);
+        const { sort, filter } = s.ui;
+        const reading = role ? this.source.agentsPage(role, { sort: sort.column, desc: sort.desc, filter, limit: page, offset: s.ui.offset.agents }) : null;
+        if (!role || !reading) {
           this.fingerprint = null;
           this.store.update((x) => (x.agents.role === null && x.agents.rows.length === 0 && x.agents.error === null ? x : { ...x, agents: { ...x.agents, role: null, rows: [], error: null } }));
           return;
         }
-        const other = this.dbs[role === 'local' ? 'cloud' : 'local'];
-        const page = listRows(layout.panels.agents);
-        const { sort, filter } = s.ui;
-        const data = await readAgentsPage(role, read, other, { sort: sort.column, desc: sort.desc, filter, limit: page, offset: s.ui.offset.agents });
+        const data = await reading;
         this.store.update((x) => {
           // a newer filter or sort was chosen while this query ran: its own query will answer
           if (x.ui.filter !== filter || x.ui.sort !== sort) return x;
@@ -284,26 +260,26 @@ export class Poller {
         return;
       }
       case 'sync': {
-        const { rows } = await readSyncRows(this.dbs, () => []);
+        const rows = await this.source.syncRows();
         this.showSync(rows.map((r) => (this.lagCache.has(r.table) ? { ...r, lagSeconds: this.lagCache.get(r.table)! } : r)));
         return;
       }
       case 'lag': {
-        const lags = await syncLags(this.dbs, this.visibleTables());
+        const lags = await this.source.lags(this.visibleTables());
         for (const [t, v] of lags) this.lagCache.set(t, v);
         const rows = this.store.get().sync.rows;
         this.showSync(rows.map((r) => (lags.has(r.table) ? { ...r, lagSeconds: lags.get(r.table)! } : r)));
         return;
       }
       case 'conflicts': {
-        const local = this.dbs.local;
-        const rows = local ? await latestConflicts(local, CONFLICT_ROWS) : [];
-        const error = local ? null : 'the local database is down: conflicts are logged there';
+        const reading = this.source.conflicts(CONFLICT_ROWS);
+        const rows = reading ? await reading : [];
+        const error = reading ? null : 'the local database is down: conflicts are logged there';
         this.store.update((x) => clampCursor(same(x.conflicts, { rows, error }) ? x : { ...x, conflicts: { rows, error } }, 'conflicts'));
         return;
       }
       case 'migrations': {
-        const byRole = await readMigrations(this.dbs);
+        const byRole = await this.source.migrations();
         for (const r of ROLES) if (this.probes[r] && !this.probes[r]!.up) byRole[r] = { error: 'database down' };
         this.store.update((x) => (same(x.migrations.byRole, byRole) ? x : { ...x, migrations: { byRole } }));
         return;
@@ -312,7 +288,7 @@ export class Poller {
   }
 
   private showSync(rows: DashboardState['sync']['rows']): void {
-    const error = this.dbs.local ? null : 'the local database is down: sync state is kept there';
+    const error = this.source.isUp('local') ? null : 'the local database is down: sync state is kept there';
     this.store.update((x) => clampCursor(same(x.sync.rows, rows) && x.sync.error === error ? x : { ...x, sync: { ...x.sync, rows, error } }, 'sync'));
   }
 

@@ -1,4 +1,4 @@
-import type { SchedulerStatus } from '../../sync/scheduler.js';
+import type { SchedulerStatus } from '../../status/types.js';
 import type { DashboardStore } from '../state/store.js';
 
 /** How long a pass must have run before the header says "running…" (critical tables pass in a few ms, twice a second). */

@@ -63,3 +63,10 @@ export function steadyLatency(previous: number | undefined, measured: number | u
   const moved = Math.abs(measured - previous);
   return moved > 0.3 * Math.max(previous, 1) && moved >= 5 ? measured : previous;
 }
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import { ROLES, type Role } from '../../config/types.js';
-import type { FileState } from '../../migrations/index.js';
+import type { FileState } from '../../status/types.js';
 import type { MigrationStatus } from '../../status/migrations.js';
 import type { Column } from '../format/text.js';
 import { innerWidth, listRows, type PanelBox } from '../layout.js';

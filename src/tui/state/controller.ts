@@ -1,6 +1,6 @@
 import { isCesarError } from '../../errors.js';
 import { redactError } from '../../config/redact.js';
-import type { PassReport } from '../../sync/engine.js';
+import type { PassReport } from '../../status/types.js';
 import { commandFor, type CommandId, type KeyPress, type Mode } from '../keys/commands.js';
 import { plural } from '../format/text.js';
 import { computeLayout, listRows } from '../layout.js';

@@ -3,19 +3,20 @@ import { startBackground } from '../background.js';
 import { redactError } from '../config/redact.js';
 import type { CommandContext } from '../commands/types.js';
 import { EXIT, isCesarError } from '../errors.js';
-import { realActions } from './data/actions.js';
-import { wireBus } from './data/bus.js';
-import { Poller } from './data/poller.js';
-import { wireScheduler } from './data/scheduler.js';
-import { shareInkCaches } from './ink-caches.js';
+import { LiveSource } from '../status/live.js';
+import { realActions } from './actions.js';
+import { wireBus } from '../tui/data/bus.js';
+import { Poller } from '../tui/data/poller.js';
+import { wireScheduler } from '../tui/data/scheduler.js';
+import { shareInkCaches } from '../tui/ink-caches.js';
 import { logFileSetting } from '../commands/logging.js';
 import { defaultDashboardLog, openDashboardLog, type DashboardLog } from './log.js';
-import { mountApp } from './mount.js';
-import { Controller } from './state/controller.js';
-import { initialState } from './state/initial.js';
-import { DashboardStore, startClock } from './state/store.js';
-import { anchorFrames, onCrash, onSignals, Screen } from './terminal.js';
-import { themeFor } from './theme/theme.js';
+import { mountApp } from '../tui/mount.js';
+import { Controller } from '../tui/state/controller.js';
+import { initialState } from '../tui/state/initial.js';
+import { DashboardStore, startClock } from '../tui/state/store.js';
+import { anchorFrames, onCrash, onSignals, Screen } from '../tui/terminal.js';
+import { themeFor } from '../tui/theme/theme.js';
 
 /** How the dashboard was asked to run. */
 export interface DashboardOptions {
@@ -78,12 +79,13 @@ export async function runDashboard(ctx: CommandContext, opts: DashboardOptions):
   const store = new DashboardStore(
     initialState({ environment: rt.config.environment, embedded: rt.config.embedded, readonly: opts.readonly, refreshMs: opts.refreshMs, columns: io.stdout.columns || 80, rows: io.stdout.rows || 24 }),
   );
-  const poller = new Poller(rt, store);
+  const source = new LiveSource(rt);
+  const poller = new Poller(source, store);
   let bg: Background | null = null;
 
   let finish!: (outcome: { code: number } | { error: unknown }) => void;
   const ended = new Promise<{ code: number } | { error: unknown }>((resolve) => (finish = resolve));
-  const actions = realActions({ rt, background: () => bg, poller, quit: (code) => finish({ code }) });
+  const actions = realActions({ rt, source, background: () => bg, poller, quit: (code) => finish({ code }) });
   const controller = new Controller(store, actions, opts.readonly);
   if (opts.readonly) controller.say('read-only: no background sync, no API; sync, dry-run, migrate and pause are off', 'warn');
 
