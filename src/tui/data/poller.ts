@@ -57,7 +57,7 @@ export class Poller {
   /** The last few latencies per role: the header shows their median, so one slow probe on a busy host does not flash. */
   private readonly latencies: Record<Role, number[]> = { local: [], cloud: [] };
   /** Reads done, per task (tests and the benchmark's explanation of where the time goes). */
-  readonly reads: Record<Task | 'ping' | 'fingerprint', number> = { agents: 0, sync: 0, lag: 0, conflicts: 0, migrations: 0, ping: 0, fingerprint: 0 };
+  readonly reads: Record<Task | 'health' | 'fingerprint', number> = { agents: 0, sync: 0, lag: 0, conflicts: 0, migrations: 0, health: 0, fingerprint: 0 };
 
   constructor(
     private readonly source: LiveSource,
@@ -145,6 +145,7 @@ export class Poller {
   /** The databases' health: one timed round trip each (the read side does the full probe when needed). */
   private async readHeader(): Promise<void> {
     const before = this.probes;
+    this.reads.health++;
     const { probes, readSource } = await this.source.health();
     this.probes = probes;
     const prev = this.store.get().header.dbs;
