@@ -2,7 +2,7 @@
 // Benchmarks of CESAR Console (never part of `npm test`).
 //
 //   node scripts/bench/run.mjs [name...] [--rows N] [--runs K] [--naive-rows M] [--profile] [--json]
-//        [--small N] [--large N] [--changed N] [--seconds S] [--rate R] [--clients N]
+//        [--small N] [--large N] [--changed N] [--seconds S] [--rate R] [--clients N] [--keys N] [--demo-minutes M]
 //
 // With no name, every benchmark runs. They use the real PostgreSQL at PG_BENCH_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres, loopback only) and the BUILT code in dist/
@@ -19,7 +19,7 @@ const BENCHMARKS = {
   sync: { summary: 'initial load of agents up and down: COPY ceiling vs cesar (in-process, binary) vs row-at-a-time', load: () => import('./sync.mjs') },
   incremental: { summary: '1,000 changed rows in 100,000 and in 1,000,000: pass time vs table size and vs the initial load', load: () => import('./incremental.mjs') },
   propagation: { summary: 'headless continuous mode: commit-to-visible latency both ways at 100 updates/s, writer latency, CPU', load: () => import('./propagation.mjs') },
-  dashboard: { summary: 'the dashboard in a pseudo-terminal with 1,000 and 1,000,000 agents: memory, idle CPU, bytes written', load: () => import('./dashboard.mjs') },
+  dashboard: { summary: 'the dashboard in a pseudo-terminal vs cesar headless (1,000 and 1,000,000 agents) and on the embedded demo: CPU, memory, bytes written, key to screen', load: () => import('./dashboard.mjs') },
   fanout: { summary: '200 WebSocket clients during a pass of 1,000+ events: complete, in order, delivery p99, /health latency', load: () => import('./fanout.mjs') },
   api: { summary: '200 API clients against headless on 0.0.0.0 with writers on both databases: no failed pass, never down, lag p99, no 5xx', load: () => import('./api.mjs') },
 };
@@ -45,7 +45,9 @@ Flags:
   --changed N      incremental: rows changed before each timed pass (default 1000)
   --seconds S      propagation: seconds of writing per side and condition (default 60); api: seconds per condition
                    (default 30);
-                   dashboard: seconds before the memory reading (default 60)
+                   dashboard: length of the idle window (the changing window is half of it; default 60)
+  --keys N         dashboard: key presses timed during a full pass, per size and on the demo (default 120)
+  --demo-minutes M dashboard: minutes of the embedded demo (default 10; 0 skips it)
   --rate R         propagation / dashboard: rows updated per second by the writer (default 100); api: per
                    database (default 20)
   --clients N      fanout: WebSocket clients (default 200); api: HTTP clients (default 200)
@@ -66,6 +68,8 @@ const OPTIONS = {
   seconds: { type: 'string' },
   rate: { type: 'string' },
   clients: { type: 'string' },
+  keys: { type: 'string' },
+  'demo-minutes': { type: 'string' },
   profile: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -102,6 +106,8 @@ function parse(argv) {
     ...(values.seconds === undefined ? {} : { seconds: wholeNumber(values.seconds, '--seconds', 3, 3600) }),
     ...(values.rate === undefined ? {} : { rate: wholeNumber(values.rate, '--rate', 1, 10_000) }),
     ...(values.clients === undefined ? {} : { clients: wholeNumber(values.clients, '--clients', 1, 10_000) }),
+    ...(values.keys === undefined ? {} : { keys: wholeNumber(values.keys, '--keys', 6, 10_000) }),
+    ...(values['demo-minutes'] === undefined ? {} : { demoMinutes: wholeNumber(values['demo-minutes'], '--demo-minutes', 0, 600) }),
   };
 }
 

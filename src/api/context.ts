@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 import type { Access } from './auth.js';
 import type { ApiLimits, ReadGate } from './limits.js';
 import type { SyncEngine } from '../sync/engine.js';

@@ -1,6 +1,6 @@
 import type { Role } from '../config/types.js';
 import type { Db } from '../db/pool.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 
 /**
  * The API's own pool for a role (undefined when the role is not configured). Every read the API

@@ -2,8 +2,8 @@ import { chooseReadSource, type ReadSource } from '../config/priority.js';
 import { ROLES, type Role } from '../config/types.js';
 import type { Flavor } from '../db/flavor.js';
 import { probeDb, type Probe } from '../db/probe.js';
-import type { Runtime } from '../runtime.js';
-import { notConfiguredReason } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
+import { notConfiguredReason } from '../db/runtime.js';
 
 /** One database as /health shows it: no URL, only the password-free label. */
 export interface DbHealth {

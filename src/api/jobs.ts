@@ -3,7 +3,7 @@ import { redactError } from '../config/redact.js';
 import { ROLES, type Role } from '../config/types.js';
 import { CesarError } from '../errors.js';
 import { defaultMigrationsDir, planDryRun, readMigrationFiles, runMigrations } from '../migrations/index.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 import type { PassReport, SyncEngine } from '../sync/engine.js';
 import type { SyncScheduler } from '../sync/scheduler.js';
 import { HttpError } from './http.js';

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ROLES } from '../config/types.js';
 import type { Stamped } from '../events/types.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 import type { SyncScheduler } from '../sync/scheduler.js';
 import { VERSION } from '../version.js';
 import type { HealthMonitor } from './health.js';

@@ -3,7 +3,7 @@ import { apiDb } from './db.js';
 import { ROLES, type Role } from '../config/types.js';
 import type { EventBus } from '../events/bus.js';
 import { migrationStatus, type MigrationStatus } from '../status/index.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 
 /** Per database: its migration state, or why it could not be read. */
 export type MigrationsByRole = Partial<Record<Role, MigrationStatus | { role: Role; error: string }>>;

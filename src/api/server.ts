@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isLoopbackHost, listenHost } from '../config/load.js';
 import { redactError } from '../config/redact.js';
 import { CesarError, isCesarError, usageError } from '../errors.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 import type { SyncEngine } from '../sync/engine.js';
 import { schemaRegistry } from '../sync/index.js';
 import type { SyncScheduler } from '../sync/scheduler.js';

@@ -1,4 +1,4 @@
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 import { apiDb } from './db.js';
 import { readSyncState, tableLagSeconds } from '../status/index.js';
 import { readStates, stateKey, type Direction } from '../sync/state.js';

@@ -24,8 +24,11 @@ export const dashboardCommand: Command = {
       ctx.stderr.write(`${problem}\n`);
       return EXIT.usage;
     }
-    // loaded only here: ink and react cost nothing to the other commands
-    const { runDashboard } = await import('../tui/index.js');
+    // React's development build checks and times every render and keeps a performance entry for
+    // each (22,000 after 40 s): a screen left open for hours must run the production build
+    process.env.NODE_ENV ??= 'production';
+    // loaded only here: ink and react (behind src/dashboard/run.ts) cost nothing to the other commands
+    const { runDashboard } = await import('../dashboard/run.js');
     return runDashboard(ctx, { readonly: ctx.flags.readonly === true, demo: ctx.flags.demo === true, refreshMs });
   },
 };

@@ -1,9 +1,13 @@
 import { ROLES } from '../config/types.js';
 import { notConfiguredReason } from '../runtime.js';
-import { lag } from '../tui/format/time.js';
-import { latestConflicts, probeAll, readMigrations, readSourceOf, readSyncRows, upDbs } from '../tui/data/snapshot.js';
+import { lag } from '../status/format.js';
+import { readParked } from '../status/parked.js';
+import { latestConflicts, probeAll, readMigrations, readSourceOf, readSyncRows, upDbs } from '../status/snapshot.js';
 import { columns, ms, printJson } from './output.js';
 import type { Command } from './types.js';
+
+/** Parked rows listed (all are counted). */
+const PARKED_ROWS = 20;
 
 /** A database timestamp to the second, UTC ("2025-01-02 03:04:05 UTC"). */
 function when(ts: string | null): string {
@@ -16,7 +20,7 @@ function when(ts: string | null): string {
  */
 export const statusCommand: Command = {
   name: 'status',
-  summary: "The dashboard's content printed once: connections, migrations per database, sync state per table, latest conflicts",
+  summary: "The dashboard's content printed once: connections, migrations per database, sync state per table, parked rows, latest conflicts",
   usage: 'status [--json] [--conflicts N]',
   flags: {
     json: { type: 'boolean', description: 'Print one JSON document instead of text' },
@@ -29,11 +33,16 @@ export const statusCommand: Command = {
     const probes = await probeAll(rt, 3);
     const readSource = readSourceOf(rt, probes);
     const dbs = upDbs(rt, probes);
-    const [migrations, sync, conflicts] = await Promise.all([readMigrations(dbs), readSyncRows(dbs), dbs.local && limit > 0 ? latestConflicts(dbs.local, limit) : Promise.resolve([])]);
+    const [migrations, sync, conflicts, parked] = await Promise.all([
+      readMigrations(dbs),
+      readSyncRows(dbs),
+      dbs.local && limit > 0 ? latestConflicts(dbs.local, limit) : Promise.resolve([]),
+      dbs.local ? readParked(dbs.local, PARKED_ROWS) : Promise.resolve(null),
+    ]);
     const databases = ROLES.map((role) => probes[role] ?? { role, configured: false as const, up: false as const, error: notConfiguredReason(role) });
     const ok = ROLES.every((r) => probes[r]?.up === true);
     if (ctx.flags.json) {
-      printJson(ctx.stdout, { environment: rt.config.environment, embedded: rt.config.embedded, ok, readSource, databases, migrations, sync: sync.rows, conflicts });
+      printJson(ctx.stdout, { environment: rt.config.environment, embedded: rt.config.embedded, ok, readSource, databases, migrations, sync: sync.rows, conflicts, parked });
       return ok ? 0 : 1;
     }
     const out: string[] = [`cesar status (${rt.config.environment}${rt.config.embedded ? ', embedded demo databases' : ''})`, ''];
@@ -63,9 +72,18 @@ export const statusCommand: Command = {
     out.push('', 'Sync (UP local→cloud and DOWN cloud→local: rows applied in the last pass; LAG: age of the oldest unsynced change)');
     if (!dbs.local) out.push('  unknown: the local database, which keeps the sync state, is not reachable');
     else {
-      const rows = [['TABLE', 'STATUS', 'LAST PASS', 'UP', 'DOWN', 'LAG', 'CONFLICTS', 'LAST ERROR']];
-      for (const r of sync.rows) rows.push([r.table, r.status, when(r.lastSyncAt), String(r.up), String(r.down), lag(r.lagSeconds), String(r.conflicts), r.lastError ?? '']);
+      const rows = [['TABLE', 'STATUS', 'LAST PASS', 'UP', 'DOWN', 'LAG', 'CONFLICTS', 'PARKED', 'LAST ERROR']];
+      for (const r of sync.rows) rows.push([r.table, r.status, when(r.lastSyncAt), String(r.up), String(r.down), lag(r.lagSeconds), String(r.conflicts), String(r.parked), r.lastError ?? '']);
       out.push(columns(rows).replace(/^/gm, '  '));
+    }
+    if (parked) {
+      out.push('', `Parked rows: ${parked.total} in sync_errors (refused by the other side; retried every pass)`);
+      if (parked.rows.length > 0) {
+        const rows = [['LAST SEEN', 'TABLE', 'DIR', 'ROW', 'SQLSTATE', 'ATTEMPTS', 'MESSAGE']];
+        for (const p of parked.rows) rows.push([when(p.lastSeenAt), p.table, p.direction, p.rowId, p.sqlState ?? '-', String(p.attempts), p.message]);
+        out.push(columns(rows).replace(/^/gm, '  '));
+        if (parked.total > parked.rows.length) out.push(`  … ${parked.total - parked.rows.length} more: SELECT * FROM sync_errors ORDER BY last_seen_at DESC;`);
+      }
     }
     out.push('', `Latest conflicts (${conflicts.length})`);
     if (conflicts.length > 0) {

@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { Worker } from 'node:worker_threads';
 import { CesarError, EXIT } from '../errors.js';
 import { makePrivate, privateUmask, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../files.js';
+import { EMBEDDED_INIT_SOURCE, EMBEDDED_WORKER_SOURCE, type EmbeddedWorkerData, type EmbeddedWorkerMessage } from './embedded-worker.js';
 import { PINNED_SETTINGS } from './pool.js';
 
 /** Which side of the sync an embedded database stands in for. */
@@ -31,6 +33,39 @@ const LOCK_FILE = 'cesar.lock';
 const MAX_CONNECTIONS = 100;
 // A lock file is created and then written; an empty one younger than this may be mid-write.
 const FRESH_LOCK_MS = 5_000;
+/** How long close() waits for a database worker to stop cleanly before terminating it. */
+const CLOSE_TIMEOUT_MS = 15_000;
+
+/**
+ * PostgreSQL settings of the embedded databases, for a demo's few thousand rows. PGlite runs
+ * PostgreSQL's defaults otherwise: 128 MB of shared buffers (touched at start, so resident) and
+ * 64 MB of maintenance memory per database, in WebAssembly memory that never shrinks. With these,
+ * each database holds about 60 MB instead of about 250 MB.
+ */
+export const EMBEDDED_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'work_mem=2MB', '-c', 'maintenance_work_mem=16MB', '-c', 'temp_buffers=2MB'];
+
+// The WebAssembly API is a Node global that this project's TypeScript libraries do not describe.
+declare const WebAssembly: { compile(bytes: Uint8Array): Promise<object> };
+
+const requireHere = createRequire(import.meta.url);
+/** The database workers of this process that have not exited. */
+const workers = new Set<Worker>();
+
+/** How many embedded database workers are running in this process (close() ends them). */
+export function runningWorkers(): number {
+  return workers.size;
+}
+let wasm: Promise<object | undefined> | undefined;
+
+/** PGlite's WebAssembly, compiled once for both databases (each would otherwise compile its own copy of the code). */
+function compiledWasm(): Promise<object | undefined> {
+  wasm ??= fs.promises
+    .readFile(path.join(path.dirname(requireHere.resolve('@electric-sql/pglite')), 'pglite.wasm'))
+    .then((bytes) => WebAssembly.compile(bytes))
+    // PGlite then compiles it itself
+    .catch(() => undefined);
+  return wasm;
+}
 
 // Lock files this process holds. A lock naming our own pid but absent here is stale: in a
 // container the restarted cesar often gets the same pid as the one that crashed.
@@ -43,6 +78,8 @@ interface Running {
 
 /**
  * Starts (creating on first use) the two embedded demo databases under dataDir and serves each on a loopback port.
+ * Each runs in a worker thread of its own (embedded-worker.ts): PGlite executes synchronously, and
+ * on the main thread its queries would hold up everything else in the process.
  *
  * PGlite is a single Postgres session: the socket server multiplexes every connection onto it and,
  * once a connection opens a transaction, runs nothing but that connection's messages until it
@@ -91,21 +128,65 @@ export function isEmbeddedVersion(version: string): boolean {
   return /\(PGlite [^)]*\)/.test(version) || version.includes('wasm32-unknown-emscripten');
 }
 
+/** Creates a new database directory in a short-lived child process (see EMBEDDED_INIT_SOURCE); nothing when it exists. */
+async function initialise(dataDir: string): Promise<void> {
+  if (fs.existsSync(path.join(dataDir, 'PG_VERSION'))) return;
+  const child = spawn(process.execPath, ['-e', EMBEDDED_INIT_SOURCE, requireHere.resolve('@electric-sql/pglite'), dataDir, ...EMBEDDED_SETTINGS], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c) => resolve(c));
+  });
+  if (code !== 0) throw new Error(`initdb failed (exit ${code}): ${stderr.trim() || 'no message'}`);
+}
+
 async function startOne(role: EmbeddedRole, dataDir: string, host: string, releaseLock: () => void): Promise<Running> {
-  let pglite: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
   try {
-    pglite = await PGlite.create({ dataDir });
-    // files unpacked from PGlite's image on first use come with mode 0666, and an older cesar left them so
-    makePrivate(dataDir);
-    // PGlite is one session and ignores the startup `options` that pin every other cesar session
-    // (src/db/pool.ts): pin the same settings on that session itself
-    await pglite.exec(Object.entries(PINNED_SETTINGS).map(([k, v]) => `SET ${k} = '${v}';`).join('\n'));
-    server = new PGLiteSocketServer({ db: pglite, host, port: 0, maxConnections: MAX_CONNECTIONS });
-    await server.start();
+    await initialise(dataDir);
   } catch (err) {
-    await server?.stop().catch(() => undefined);
-    await pglite?.close().catch(() => undefined);
+    releaseLock();
+    throw new CesarError('EMBEDDED_START_FAILED', `Could not create the embedded ${role} database in ${dataDir}: ${err instanceof Error ? err.message : String(err)}.`, { cause: err });
+  }
+  const module = await compiledWasm();
+  const workerData: EmbeddedWorkerData = {
+    dataDir,
+    host,
+    maxConnections: MAX_CONNECTIONS,
+    pglitePath: requireHere.resolve('@electric-sql/pglite'),
+    socketPath: requireHere.resolve('@electric-sql/pglite-socket'),
+    settings: EMBEDDED_SETTINGS,
+    // PGlite is one session and ignores the startup `options` that pin every other cesar session
+    // (src/db/pool.ts): the worker pins the same settings on that session itself
+    setup: Object.entries(PINNED_SETTINGS).map(([k, v]) => `SET ${k} = '${v}';`).join('\n'),
+    ...(module ? { wasmModule: module } : {}),
+  };
+  // a small young generation: the worker's JavaScript only passes protocol messages through
+  const worker = new Worker(EMBEDDED_WORKER_SOURCE, { eval: true, workerData, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  workers.add(worker);
+  let exited = false;
+  const gone = new Promise<void>((resolve) =>
+    worker.once('exit', () => {
+      exited = true;
+      workers.delete(worker);
+      resolve();
+    }),
+  );
+  // a worker that fails later (its database crashed) must not take the process with it: the
+  // connections to it then fail, and the screens and passes say so
+  worker.on('error', () => undefined);
+  let port: number;
+  try {
+    port = await new Promise<number>((resolve, reject) => {
+      worker.on('message', (m: EmbeddedWorkerMessage) => (m.type === 'ready' ? resolve(m.port) : m.type === 'error' ? reject(new Error(m.message)) : undefined));
+      worker.once('error', reject);
+      void gone.then(() => reject(new Error('the database worker stopped')));
+    });
+    // files unpacked from PGlite's image come with mode 0666 (and an older cesar left them so)
+    makePrivate(dataDir);
+  } catch (err) {
+    await worker.terminate().catch(() => undefined);
+    await gone;
     releaseLock();
     throw new CesarError(
       'EMBEDDED_START_FAILED',
@@ -114,15 +195,20 @@ async function startOne(role: EmbeddedRole, dataDir: string, host: string, relea
       { cause: err },
     );
   }
-  const port = Number(server.getServerConn().slice(server.getServerConn().lastIndexOf(':') + 1));
   const urlHost = host.includes(':') ? `[${host}]` : host;
-  const started = { db: pglite, server };
   return {
     db: { role, url: `postgres://postgres@${urlHost}:${port}/postgres`, dataDir },
     close: async () => {
       try {
-        await started.server.stop();
-        await started.db.close();
+        if (exited) return;
+        // the worker stops its server and closes PGlite (a checkpoint), then exits; a hung one is terminated
+        worker.postMessage({ type: 'close' });
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), CLOSE_TIMEOUT_MS)));
+        const outcome = await Promise.race([gone, late]);
+        clearTimeout(timer);
+        if (outcome === 'late') await worker.terminate();
+        await gone;
       } finally {
         releaseLock();
       }

@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import type { Runtime } from '../runtime.js';
+import type { Runtime } from '../db/runtime.js';
 import { usageError } from '../errors.js';
 import { SyncEngine, type EngineOptions } from './engine.js';
 import { schemaRegistry } from './schema.js';

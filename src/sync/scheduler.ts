@@ -79,6 +79,8 @@ export class SyncScheduler {
   private nextWindowAt = 0;
   private retentionRun: Promise<void> | null = null;
   private stopping = new AbortController();
+  private readonly statusListeners = new Set<(status: SchedulerStatus) => void>();
+  private announced: SchedulerStatus | null = null;
 
   constructor(
     private readonly engine: SyncEngine,
@@ -99,6 +101,7 @@ export class SyncScheduler {
     tick.unref();
     this.timers.push(tick);
     void this.tick();
+    this.announce();
   }
 
   /** Stops scheduling, waits for a running pass to finish, releases the lease. */
@@ -110,17 +113,20 @@ export class SyncScheduler {
     while (this.engine.busy) await new Promise((r) => setTimeout(r, 20));
     await this.retentionRun;
     await this.releaseLease();
+    this.announce();
   }
 
   /** Pauses scheduled passes (on-demand passes still run). */
   setPaused(paused: boolean): void {
     this.paused = paused;
+    this.announce();
   }
 
   /** Changes the interval of full passes; the next pass moves accordingly. */
   setInterval(ms: number): void {
     this.nextFullAt = this.nextFullAt - this.opts.intervalMs + ms;
     this.opts.intervalMs = ms;
+    this.announce();
   }
 
   /** The scheduling state, for screens and health checks. */
@@ -136,11 +142,38 @@ export class SyncScheduler {
   }
 
   /**
+   * Calls `listener` with the status each time it changes (a pass starts or ends, the lease is
+   * taken or lost, a pause, a backoff), so that screens need not poll status(); returns the
+   * unsubscribe function.
+   */
+  onStatus(listener: (status: SchedulerStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** Tells the status listeners when status() differs from what they heard last. */
+  private announce(): void {
+    if (this.statusListeners.size === 0) return;
+    const now = this.status();
+    const last = this.announced;
+    if (last && (Object.keys(now) as Array<keyof SchedulerStatus>).every((k) => now[k] === last[k])) return;
+    this.announced = now;
+    for (const listener of this.statusListeners) {
+      try {
+        listener(now);
+      } catch {
+        // a screen's bug must not stop scheduling
+      }
+    }
+  }
+
+  /**
    * Runs a pass now. A dry run needs no lease (it writes nothing); a real pass needs this process
    * to be the active syncer, otherwise it fails with LEASE_HELD naming the active one.
    */
   async runNow(options: PassOptions): Promise<PassReport> {
     if (!options.dryRun && !(await this.ensureLease())) {
+      this.announce();
       const holder = await leaseHolder(this.cloud, 'sync').catch(() => null);
       throw new CesarError('LEASE_HELD', `another cesar is the active syncer${holder ? ` (${holder.owner}, lease expires ${holder.expiresAt})` : ''}; this one stands by`);
     }
@@ -178,6 +211,7 @@ export class SyncScheduler {
       // recorded() keeps the error in the status and the event bus; the next tick retries after backoff
     } finally {
       this.ticking = false;
+      this.announce();
     }
   }
 
@@ -200,7 +234,9 @@ export class SyncScheduler {
   private async recorded(run: () => Promise<PassReport>): Promise<PassReport> {
     this.state.lastPassAt = new Date().toISOString();
     try {
-      const report = await run();
+      const running = run();
+      this.announce(); // the engine is busy from the call on
+      const report = await running;
       this.state.lastSuccessAt = new Date().toISOString();
       this.state.lastError = report.ok ? null : report.tables.find((t) => t.error)?.error ?? null;
       this.state.consecutiveFailures = 0;
@@ -209,6 +245,8 @@ export class SyncScheduler {
     } catch (err) {
       this.backOff(err);
       throw err;
+    } finally {
+      this.announce();
     }
   }
 

@@ -1,9 +1,9 @@
 import { Box } from 'ink';
-import type { ReactElement } from 'react';
+import { memo, type ComponentType } from 'react';
 import { Footer, MessageLine } from './components/Footer.js';
 import { TabBar } from './components/TabBar.js';
 import { TooSmall } from './components/TooSmall.js';
-import { useDashboard } from './hooks/use-dashboard.js';
+import { StoreProvider, useStore } from './hooks/use-store.js';
 import { useKeys } from './hooks/use-keys.js';
 import { computeLayout, type Layout } from './layout.js';
 import { ConflictDetail } from './overlays/ConflictDetail.js';
@@ -16,32 +16,43 @@ import { EventsPanel } from './panels/EventsPanel.js';
 import { Header } from './panels/Header.js';
 import { MigrationsPanel } from './panels/MigrationsPanel.js';
 import { SyncPanel } from './panels/SyncPanel.js';
+import { countRender } from './render-count.js';
 import type { Controller } from './state/controller.js';
 import type { DashboardStore } from './state/store.js';
-import type { DashboardState, PanelId } from './state/types.js';
+import type { PanelId } from './state/types.js';
+import { frameView, overlayView } from './state/views.js';
 
-type PanelProps = { s: DashboardState; box: Layout['panels'][PanelId]; focused: boolean };
-const PANEL_VIEWS: Record<PanelId, (p: PanelProps) => ReactElement> = {
-  agents: AgentsPanel,
-  sync: SyncPanel,
-  conflicts: ConflictsPanel,
-  migrations: MigrationsPanel,
-  events: EventsPanel,
+type PanelProps = { box: Layout['panels'][PanelId]; focused: boolean };
+// memo: a panel re-renders for its own data (useStore) or a new box or focus, never because the frame did
+const PANEL_VIEWS: Record<PanelId, ComponentType<PanelProps>> = {
+  agents: memo(AgentsPanel),
+  sync: memo(SyncPanel),
+  conflicts: memo(ConflictsPanel),
+  migrations: memo(MigrationsPanel),
+  events: memo(EventsPanel),
 };
+const HeaderView = memo(Header);
+const FooterView = memo(Footer);
+const MessageView = memo(MessageLine);
 
-/** The panels (or the overlay on top of them) for a layout. */
-function Body({ s, layout }: { s: DashboardState; layout: Layout }) {
-  const width = layout.columns;
-  const height = layout.bodyRows;
-  const o = s.ui.overlay;
-  if (o?.kind === 'confirm-migrate') return <ConfirmMigrate s={s} width={width} height={height} />;
+/** An overlay over the panels (confirmation, dry run, conflict detail), with its own data. */
+function OverlayBody({ width, height }: { width: number; height: number }) {
+  countRender('overlay');
+  const { overlay: o, migrations, day } = useStore(overlayView);
+  if (o?.kind === 'confirm-migrate') return <ConfirmMigrate migrations={migrations} width={width} height={height} />;
   if (o?.kind === 'dry-run') return <DryRunView running={o.running} report={o.report} error={o.error} width={width} height={height} />;
-  if (o?.kind === 'conflict') return <ConflictDetail id={o.id} row={o.row} error={o.error} width={width} height={height} now={s.now} />;
+  if (o?.kind === 'conflict') return <ConflictDetail id={o.id} row={o.row} error={o.error} width={width} height={height} now={day} />;
+  return null;
+}
+
+/** The panels for a layout. */
+function Body({ layout, focus }: { layout: Layout; focus: PanelId }) {
+  const height = layout.bodyRows;
   const view = (p: PanelId) => {
     const View = PANEL_VIEWS[p];
-    return <View key={p} s={s} box={layout.panels[p]} focused={s.ui.focus === p} />;
+    return <View key={p} box={layout.panels[p]} focused={focus === p} />;
   };
-  if (layout.mode === 'condensed') return <Box height={height}>{view(s.ui.focus)}</Box>;
+  if (layout.mode === 'condensed') return <Box height={height}>{view(focus)}</Box>;
   return (
     <Box flexDirection="column" height={height}>
       <Box flexDirection="row">
@@ -58,31 +69,42 @@ function Body({ s, layout }: { s: DashboardState; layout: Layout }) {
 }
 
 /**
- * The whole screen. The root box is one row shorter than the terminal: in Ink 6 a frame as tall
- * as the screen clears it on every render (flicker).
+ * The frame: which components are on screen for the size, the focus and the overlay. It reads
+ * nothing else, so new data re-renders only the components that show it. The root box is one row
+ * shorter than the terminal: in Ink 6 a frame as tall as the screen clears it on every render.
  */
-export function App({ store, controller }: { store: DashboardStore; controller: Controller }) {
-  useKeys(controller);
-  const s = useDashboard(store);
-  const layout = computeLayout(s.size.columns, s.size.rows);
-  if (layout.tooSmall) return <TooSmall columns={s.size.columns} rows={s.size.rows} />;
-  if (s.ui.overlay?.kind === 'help') {
+function Frame() {
+  countRender('frame');
+  const f = useStore(frameView);
+  const layout = computeLayout(f.columns, f.rows);
+  if (layout.tooSmall) return <TooSmall columns={f.columns} rows={f.rows} />;
+  if (f.overlay?.kind === 'help') {
     // the help takes the header's room too: at 80 x 24 that is two readable columns instead of three cut ones
     return (
       <Box flexDirection="column" width={layout.columns} height={layout.frameRows}>
-        <HelpOverlay width={layout.columns} height={layout.frameRows - 2} readonly={s.header.readonly} />
-        <MessageLine s={s} width={layout.columns} />
-        <Footer s={s} width={layout.columns} />
+        <HelpOverlay width={layout.columns} height={layout.frameRows - 2} readonly={f.readonly} />
+        <MessageView width={layout.columns} />
+        <FooterView width={layout.columns} />
       </Box>
     );
   }
   return (
     <Box flexDirection="column" width={layout.columns} height={layout.frameRows}>
-      <Header s={s} width={layout.columns} />
-      {layout.mode === 'condensed' ? <TabBar focus={s.ui.focus} width={layout.columns} /> : null}
-      <Body s={s} layout={layout} />
-      <MessageLine s={s} width={layout.columns} />
-      <Footer s={s} width={layout.columns} />
+      <HeaderView width={layout.columns} />
+      {layout.mode === 'condensed' ? <TabBar focus={f.focus} width={layout.columns} /> : null}
+      {f.overlay ? <OverlayBody width={layout.columns} height={layout.bodyRows} /> : <Body layout={layout} focus={f.focus} />}
+      <MessageView width={layout.columns} />
+      <FooterView width={layout.columns} />
     </Box>
+  );
+}
+
+/** The whole screen: keys go to the controller, data comes from the store. */
+export function App({ store, controller }: { store: DashboardStore; controller: Controller }) {
+  useKeys(controller);
+  return (
+    <StoreProvider value={store}>
+      <Frame />
+    </StoreProvider>
   );
 }

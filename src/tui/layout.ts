@@ -16,6 +16,7 @@ export interface PanelBox {
 /** Where everything goes for a terminal size (pure: the same size gives the same layout). */
 export interface Layout {
   columns: number;
+  rows: number;
   /** Height of the root box: one less than the terminal (a frame as tall as the screen makes Ink 6 clear it on every render). */
   frameRows: number;
   tooSmall: boolean;
@@ -31,8 +32,19 @@ export const HEADER_ROWS = 4;
 /** A panel box draws its title on the top line and a border at the bottom. */
 const CHROME = 2;
 
-/** Computes the layout for a terminal of `columns` x `rows`. */
+let last: Layout | undefined;
+
+/**
+ * The layout for a terminal of `columns` x `rows`. The same size gives the same object, so that
+ * panels (memoised on their box) do not re-render when the frame around them does.
+ */
 export function computeLayout(columns: number, rows: number): Layout {
+  if (last?.columns === columns && last.rows === rows) return last;
+  last = layoutFor(columns, rows);
+  return last;
+}
+
+function layoutFor(columns: number, rows: number): Layout {
   const frameRows = Math.max(1, rows - 1);
   const tooSmall = columns < MIN_COLUMNS || rows < MIN_ROWS;
   const wide = columns >= WIDE_COLUMNS && rows >= WIDE_ROWS;
@@ -52,7 +64,7 @@ export function computeLayout(columns: number, rows: number): Layout {
   } else {
     for (const p of PANELS) panels[p] = { width: columns, height: bodyRows };
   }
-  return { columns, frameRows, tooSmall, mode: wide ? 'wide' : 'condensed', headerRows: HEADER_ROWS, bodyRows, panels };
+  return { columns, rows, frameRows, tooSmall, mode: wide ? 'wide' : 'condensed', headerRows: HEADER_ROWS, bodyRows, panels };
 }
 
 /** Inner width of a panel box (inside the borders). */

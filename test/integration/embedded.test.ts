@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import pg from 'pg';
-import { startEmbedded, isEmbeddedVersion, type EmbeddedPair } from '../../src/db/embedded.js';
+import { runningWorkers, startEmbedded, isEmbeddedVersion, type EmbeddedPair } from '../../src/db/embedded.js';
 import { CesarError } from '../../src/errors.js';
 
 const DEBIAN_PG = 'PostgreSQL 15.20 (Debian 15.20-0+deb12u1) on x86_64-pc-linux-gnu, compiled by gcc (Debian 12.2.0-14+deb12u1) 12.2.0, 64-bit';
@@ -33,12 +33,6 @@ function poolFor(url: string, max = 4): pg.Pool {
   // close() cuts idle connections; without a listener that 'error' would crash the worker.
   pool.on('error', () => undefined);
   return pool;
-}
-
-// A closed server's handle stays listed until libuv's close callback, a tick or two later.
-async function tcpServerHandles(): Promise<number> {
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  return process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
 }
 
 beforeAll(async () => {
@@ -255,11 +249,12 @@ describe('startEmbedded', () => {
     }
   }, 60_000);
 
-  it('close() is idempotent and releases ports and locks', async () => {
-    const before = await tcpServerHandles();
+  it('close() is idempotent and releases ports, locks and the database workers', async () => {
+    const before = runningWorkers();
     const dataDir = dataDirFromTemplate();
     const pair: EmbeddedPair = await startEmbedded({ dataDir });
-    expect(await tcpServerHandles()).toBe(before + 2);
+    // each database runs in a worker thread of its own, serving its port from there
+    expect(runningWorkers()).toBe(before + 2);
     // A connection still open at close() must not make close() hang.
     const pool = poolFor(pair.local.url, 1);
     await pool.query('SELECT 1');
@@ -268,10 +263,12 @@ describe('startEmbedded', () => {
     await pair.close();
     await pool.end().catch(() => undefined);
 
-    const refused = new pg.Client({ connectionString: pair.local.url, connectionTimeoutMillis: 2000 });
-    await expect(refused.connect()).rejects.toThrow();
-    await refused.end().catch(() => undefined);
-    expect(fs.existsSync(path.join(dataDir, 'local', 'cesar.lock'))).toBe(false);
-    expect(await tcpServerHandles()).toBe(before);
+    for (const url of [pair.local.url, pair.cloud.url]) {
+      const refused = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+      await expect(refused.connect()).rejects.toThrow();
+      await refused.end().catch(() => undefined);
+    }
+    for (const role of ['local', 'cloud']) expect(fs.existsSync(path.join(dataDir, role, 'cesar.lock'))).toBe(false);
+    expect(runningWorkers()).toBe(before);
   }, 60_000);
 });

@@ -73,6 +73,26 @@ describe('cesar status', () => {
     expect(doc.conflicts[0]).toMatchObject({ table: 'agents', winner: 'cloud', reason: 'update-update' });
   });
 
+  it('shows the rows parked in sync_errors: per table, and the latest with their reason', async () => {
+    // as the engine parks a row the cloud refused (src/sync/row-errors.ts)
+    await sql(env.dbs.localUrl, `INSERT INTO sync_errors (table_name, direction, row_id, sql_state, message, attempts) VALUES ('agents', 'up', '6f1c2d3e-0000-4000-8000-00000000abcd', '23514', 'new row violates check constraint "agents_status_check"', 3)`);
+    try {
+      const r = await runCli(['status'], { LOCAL_DB_URL: env.dbs.localUrl, COCKROACH_DB_URL: env.dbs.cloudUrl });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/TABLE\s+STATUS\s+LAST PASS\s+UP\s+DOWN\s+LAG\s+CONFLICTS\s+PARKED/);
+      expect(r.stdout).toMatch(/agents\s+ok\s+\S+ \S+ UTC\s+\d+\s+\d+\s+\S+\s+1\s+1/);
+      expect(r.stdout).toContain('Parked rows: 1 in sync_errors (refused by the other side; retried every pass)');
+      expect(r.stdout).toMatch(/agents\s+up\s+6f1c2d3e-0000-4000-8000-00000000abcd\s+23514\s+3\s+new row violates check constraint/);
+      const json = await runCli(['status', '--json'], { LOCAL_DB_URL: env.dbs.localUrl, COCKROACH_DB_URL: env.dbs.cloudUrl });
+      const doc = JSON.parse(json.stdout) as { parked: { total: number; rows: Array<{ table: string; rowId: string; sqlState: string; attempts: number }> }; sync: Array<{ table: string; parked: number }> };
+      expect(doc.parked.total).toBe(1);
+      expect(doc.parked.rows[0]).toMatchObject({ table: 'agents', rowId: '6f1c2d3e-0000-4000-8000-00000000abcd', sqlState: '23514', attempts: 3 });
+      expect(doc.sync.find((t) => t.table === 'agents')?.parked).toBe(1);
+    } finally {
+      await sql(env.dbs.localUrl, 'DELETE FROM sync_errors');
+    }
+  });
+
   it('exits 1 and says which database is down, showing what it can', async () => {
     const r = await runCli(['status'], { LOCAL_DB_URL: env.dbs.localUrl, COCKROACH_DB_URL: 'postgres://crdb_app@127.0.0.1:1/nowhere', CESAR_CONNECT_TIMEOUT: '2s' });
     expect(r.code).toBe(1);

@@ -1,18 +1,20 @@
 import { footerHints } from '../keys/commands.js';
-import { modeOf } from '../state/controller.js';
-import type { DashboardState } from '../state/types.js';
+import { useStore } from '../hooks/use-store.js';
+import { countRender } from '../render-count.js';
+import { footerView, messageView } from '../state/views.js';
 import { useTheme } from '../theme/context.js';
 import { Line, type Segment } from './Line.js';
 
 /** Key hints generated from the command table for the current mode. */
-export function Footer({ s, width }: { s: DashboardState; width: number }) {
+export function Footer({ width }: { width: number }) {
+  countRender('footer');
   const theme = useTheme();
-  const mode = modeOf(s);
+  const { mode, readonly } = useStore(footerView);
   const segs: Segment[] = [];
-  if (s.header.readonly) segs.push({ text: 'READ-ONLY: actions off', inverse: true, bold: true }, { text: '  ' });
+  if (readonly) segs.push({ text: 'READ-ONLY: actions off', inverse: true, bold: true }, { text: '  ' });
   if (mode === 'confirm') segs.push({ text: 'y', bold: true, color: theme.color.accent }, { text: ' confirm  ', color: theme.color.muted }, { text: 'any other key', bold: true }, { text: ' cancels', color: theme.color.muted });
   else {
-    const hints = footerHints(mode, s.header.readonly);
+    const hints = footerHints(mode, readonly);
     if (mode === 'overlay') hints.unshift(['Esc', 'close']);
     // help and quit always fit: other hints are dropped from the end of the table when narrow
     const essential = (h: [string, string]): boolean => h[1] === 'help' || h[1] === 'quit';
@@ -29,22 +31,24 @@ export function Footer({ s, width }: { s: DashboardState; width: number }) {
 }
 
 /** The line above the footer: the filter being typed, or the latest message. */
-export function MessageLine({ s, width }: { s: DashboardState; width: number }) {
+export function MessageLine({ width }: { width: number }) {
+  countRender('message');
   const theme = useTheme();
-  if (s.ui.editing !== null) {
+  const s = useStore(messageView);
+  if (s.editing !== null) {
     return (
       <Line
         segments={[
           { text: '/ agent name contains: ', bold: true },
-          { text: `${s.ui.editing}▏`, underline: true },
+          { text: `${s.editing}▏`, underline: true },
           { text: '   Enter keeps it · Esc clears', color: theme.color.muted },
         ]}
         width={width}
       />
     );
   }
-  const m = s.ui.message;
-  if (!m || m.until <= s.now) return <Line segments={[]} width={width} />;
+  const m = s.message;
+  if (!m) return <Line segments={[]} width={width} />;
   const color = { info: theme.color.info, warn: theme.color.warn, error: theme.color.error }[m.level];
   return <Line segments={[{ text: m.text, color, bold: m.level !== 'info' }]} width={width} />;
 }

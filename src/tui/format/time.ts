@@ -1,5 +1,7 @@
 // Times as operators read them. Database timestamps arrive as UTC text ("2025-01-02 03:04:05.678+00").
 
+export { lag } from '../../status/format.js';
+
 /** Milliseconds since the epoch of a database timestamp text or ISO string; NaN when unparsable. */
 export function parseTime(text: string | null | undefined): number {
   if (!text) return NaN;
@@ -41,15 +43,6 @@ export function countdown(ms: number): string {
   return s < 60 ? `${s}s` : span(Math.floor(s / 60) * 60_000).replace(/m00s$/, 'm');
 }
 
-/** Sync lag in seconds, coarse enough to be stable: 0s, 12s, 4m, 2h. */
-export function lag(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '-';
-  if (seconds < 1) return '0s';
-  if (seconds < 60) return `${Math.floor(seconds)}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86_400)}d`;
-}
 
 /** Latency for the header, in buckets that do not flicker between 0.41 and 0.43 ms. */
 export function latency(ms: number | undefined): string {
@@ -61,10 +54,19 @@ export function latency(ms: number | undefined): string {
 }
 
 /**
- * Keeps the shown latency unless the new measurement moved by more than 30 %: probes every
- * refresh jitter, and a jittering number would redraw an otherwise idle screen.
+ * Keeps the shown latency unless the new measurement moved by more than 30 % and by 5 ms at
+ * least: probes every refresh jitter (a loaded machine adds milliseconds to a loopback round
+ * trip), and a jittering number would redraw an otherwise idle screen.
  */
 export function steadyLatency(previous: number | undefined, measured: number | undefined): number | undefined {
   if (measured === undefined || previous === undefined) return measured;
-  return Math.abs(measured - previous) > 0.3 * Math.max(previous, 1) ? measured : previous;
+  const moved = Math.abs(measured - previous);
+  return moved > 0.3 * Math.max(previous, 1) && moved >= 5 ? measured : previous;
+}
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }

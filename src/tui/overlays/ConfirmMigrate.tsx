@@ -2,14 +2,14 @@ import { Text } from 'ink';
 import { ROLES } from '../../config/types.js';
 import { Overlay } from '../components/Overlay.js';
 import { countsText } from '../panels/MigrationsPanel.js';
-import type { DashboardState } from '../state/types.js';
+import type { MigrationsData } from '../state/types.js';
 import { useTheme } from '../theme/context.js';
 
 /** Asks before migrating: only `y` goes ahead, any other key cancels. */
-export function ConfirmMigrate({ s, width, height }: { s: DashboardState; width: number; height: number }) {
+export function ConfirmMigrate({ migrations, width, height }: { migrations: MigrationsData; width: number; height: number }) {
   const theme = useTheme();
   const pending = ROLES.map((r) => {
-    const m = s.migrations.byRole[r];
+    const m = migrations.byRole[r];
     if (!m) return { role: r, text: 'state unknown', n: 0 };
     if ('error' in m) return { role: r, text: m.error, n: 0 };
     return { role: r, text: countsText(m), n: m.counts.pending + m.counts.failed };

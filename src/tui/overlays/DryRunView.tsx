@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import { formatDuration } from '../../config/duration.js';
-import type { PassReport } from '../../sync/engine.js';
+import type { PassReport } from '../../status/types.js';
 import { heading, row, type Column } from '../format/text.js';
 import { Overlay } from '../components/Overlay.js';
 import { useTheme } from '../theme/context.js';

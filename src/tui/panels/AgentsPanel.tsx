@@ -6,7 +6,10 @@ import { Table, type TableRow } from '../components/Table.js';
 import { Panel } from '../components/Panel.js';
 import { useTheme } from '../theme/context.js';
 import type { Theme } from '../theme/theme.js';
-import type { AgentRow, DashboardState } from '../state/types.js';
+import { useStore } from '../hooks/use-store.js';
+import { countRender } from '../render-count.js';
+import type { AgentRow } from '../state/types.js';
+import { agentsView } from '../state/views.js';
 
 const AGREE_TEXT: Record<AgentRow['agree'], string> = { same: 'same', differs: 'DIFFERS', missing: 'missing', unknown: '?' };
 
@@ -32,24 +35,26 @@ function columnsFor(width: number, other: string): Column[] {
 }
 
 /** The agents table: the visible page only, read from the database that serves reads. */
-export function AgentsPanel({ s, box, focused }: { s: DashboardState; box: PanelBox; focused: boolean }) {
+export function AgentsPanel({ box, focused }: { box: PanelBox; focused: boolean }) {
+  countRender('agents');
   const theme = useTheme();
+  const v = useStore(agentsView);
   const width = innerWidth(box);
-  const a = s.agents;
+  const a = v.agents;
   const other = a.role === 'cloud' ? 'local' : 'cloud';
   const columns = columnsFor(width, other);
   const narrow = columns.length === 4;
   const rows: TableRow[] = a.rows.slice(0, listRows(box)).map((r) => {
-    const cells = [r.name, r.type, r.status, clockTime(r.updatedAt, s.now), AGREE_TEXT[r.agree]];
+    const cells = [r.name, r.type, r.status, clockTime(r.updatedAt, v.day), AGREE_TEXT[r.agree]];
     const colors = [undefined, theme.color.muted, statusColor(theme, r.status), theme.color.muted, r.agree === 'same' ? theme.color.ok : r.agree === 'unknown' ? theme.color.muted : theme.color.warn];
     return { key: r.id, cells: narrow ? cells.filter((_, i) => i !== 1) : cells, colors: narrow ? colors.filter((_, i) => i !== 1) : colors };
   });
-  const sort = `sort ${s.ui.sort.column} ${s.ui.sort.desc ? '↓' : '↑'}`;
-  const filter = s.ui.filter ? ` · name contains "${s.ui.filter}"` : '';
+  const sort = `sort ${v.sort.column} ${v.sort.desc ? '↓' : '↑'}`;
+  const filter = v.filter ? ` · name contains "${v.filter}"` : '';
   let footer: { text: string; color: string | undefined };
   if (a.error) footer = { text: a.error, color: theme.color.error };
-  else if (!a.role) footer = { text: s.header.readSource ? `no database to read from: ${s.header.readSource.reason}` : 'connecting…', color: s.header.readSource ? theme.color.error : theme.color.muted };
-  else if (a.total === 0) footer = { text: s.ui.filter ? `no agent name contains "${s.ui.filter}"` : 'no agents yet', color: theme.color.muted };
+  else if (!a.role) footer = { text: v.readSource ? `no database to read from: ${v.readSource.reason}` : 'connecting…', color: v.readSource ? theme.color.error : theme.color.muted };
+  else if (a.total === 0) footer = { text: v.filter ? `no agent name contains "${v.filter}"` : 'no agents yet', color: theme.color.muted };
   else {
     const first = a.offset + 1;
     const last = a.offset + rows.length;
@@ -58,7 +63,7 @@ export function AgentsPanel({ s, box, focused }: { s: DashboardState; box: Panel
   return (
     <Panel number={1} title="Agents" right={a.role ? `reads ${a.role}` : undefined} box={box} focused={focused}>
       <Box flexDirection="column" flexGrow={1}>
-        <Table columns={columns} rows={rows} width={width} selected={s.ui.cursor.agents - a.offset} focused={focused} />
+        <Table columns={columns} rows={rows} width={width} selected={v.cursor - a.offset} focused={focused} />
       </Box>
       <Text color={footer.color} wrap="truncate">
         {footer.text}

@@ -5,7 +5,9 @@ import { innerWidth, listRows, type PanelBox } from '../layout.js';
 import { Table, type TableRow } from '../components/Table.js';
 import { Panel } from '../components/Panel.js';
 import { useTheme } from '../theme/context.js';
-import type { DashboardState } from '../state/types.js';
+import { useStore } from '../hooks/use-store.js';
+import { countRender } from '../render-count.js';
+import { conflictsView } from '../state/views.js';
 
 const COLUMNS: Column[] = [
   { title: 'WHEN', width: 8 },
@@ -16,13 +18,15 @@ const COLUMNS: Column[] = [
 ];
 
 /** The latest logged conflicts; Enter opens one. */
-export function ConflictsPanel({ s, box, focused }: { s: DashboardState; box: PanelBox; focused: boolean }) {
+export function ConflictsPanel({ box, focused }: { box: PanelBox; focused: boolean }) {
+  countRender('conflicts');
   const theme = useTheme();
+  const s = useStore(conflictsView);
   const width = innerWidth(box);
-  const offset = s.ui.offset.conflicts;
+  const offset = s.offset;
   const rows: TableRow[] = s.conflicts.rows.slice(offset, offset + listRows(box)).map((c) => ({
     key: c.id,
-    cells: [clockTime(c.detectedAt, s.now), c.table, c.rowId.slice(0, 8), c.winner, `${c.reason} (${c.strategy})`],
+    cells: [clockTime(c.detectedAt, s.day), c.table, c.rowId.slice(0, 8), c.winner, `${c.reason} (${c.strategy})`],
     colors: [theme.color.muted, undefined, theme.color.muted, theme.color.info, undefined],
   }));
   const footer = s.conflicts.error
@@ -33,7 +37,7 @@ export function ConflictsPanel({ s, box, focused }: { s: DashboardState; box: Pa
   return (
     <Panel number={3} title="Conflicts" box={box} focused={focused}>
       <Box flexDirection="column" flexGrow={1}>
-        <Table columns={COLUMNS} rows={rows} width={width} selected={s.ui.cursor.conflicts - offset} focused={focused} />
+        <Table columns={COLUMNS} rows={rows} width={width} selected={s.cursor - offset} focused={focused} />
       </Box>
       <Text color={footer.color} wrap="truncate">
         {footer.text}

@@ -4,14 +4,18 @@ import { innerRows, innerWidth, type PanelBox } from '../layout.js';
 import { Line } from '../components/Line.js';
 import { Panel } from '../components/Panel.js';
 import { useTheme } from '../theme/context.js';
-import type { DashboardState } from '../state/types.js';
+import { useStore } from '../hooks/use-store.js';
+import { countRender } from '../render-count.js';
+import { eventsView } from '../state/views.js';
 
 /** The last lines of the event log; scrolled back by the cursor (0: following the newest). */
-export function EventsPanel({ s, box, focused }: { s: DashboardState; box: PanelBox; focused: boolean }) {
+export function EventsPanel({ box, focused }: { box: PanelBox; focused: boolean }) {
+  countRender('events');
   const theme = useTheme();
+  const s = useStore(eventsView);
   const width = innerWidth(box);
   const rows = innerRows(box);
-  const back = s.ui.cursor.events;
+  const back = s.back;
   const end = Math.max(0, s.events.length - back);
   const lines = s.events.slice(Math.max(0, end - rows), end);
   const color = { info: undefined, warn: theme.color.warn, error: theme.color.error } as const;
@@ -24,7 +28,7 @@ export function EventsPanel({ s, box, focused }: { s: DashboardState; box: Panel
           <Line
             key={`${e.at}-${end - lines.length + i}`}
             segments={[
-              { text: `${clockTime(e.at, s.now)} `, color: theme.color.muted },
+              { text: `${clockTime(e.at, s.day)} `, color: theme.color.muted },
               { text: e.text, color: color[e.level] },
             ]}
             width={width}

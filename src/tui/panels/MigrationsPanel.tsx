@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink';
 import { ROLES, type Role } from '../../config/types.js';
-import type { FileState } from '../../migrations/index.js';
+import type { FileState } from '../../status/types.js';
 import type { MigrationStatus } from '../../status/migrations.js';
 import type { Column } from '../format/text.js';
 import { innerWidth, listRows, type PanelBox } from '../layout.js';
@@ -9,7 +9,9 @@ import { Panel } from '../components/Panel.js';
 import { useTheme } from '../theme/context.js';
 import type { Theme } from '../theme/theme.js';
 import { migrationFileNames } from '../state/controller.js';
-import type { DashboardState } from '../state/types.js';
+import { useStore } from '../hooks/use-store.js';
+import { countRender } from '../render-count.js';
+import { migrationsView } from '../state/views.js';
 
 /** Colour token of a migration file state. */
 function stateColor(theme: Theme, state: FileState | undefined): string | undefined {
@@ -28,8 +30,10 @@ export function countsText(m: MigrationStatus): string {
 }
 
 /** Every migration file, its state on each database, and the counts. */
-export function MigrationsPanel({ s, box, focused }: { s: DashboardState; box: PanelBox; focused: boolean }) {
+export function MigrationsPanel({ box, focused }: { box: PanelBox; focused: boolean }) {
+  countRender('migrations');
   const theme = useTheme();
+  const s = useStore(migrationsView);
   const width = innerWidth(box);
   const byRole = s.migrations.byRole;
   const stateOf = (role: Role, name: string): FileState | undefined => {
@@ -37,8 +41,8 @@ export function MigrationsPanel({ s, box, focused }: { s: DashboardState; box: P
     return m && 'files' in m ? m.files.find((f) => f.name === name)?.state : undefined;
   };
   const columns: Column[] = [{ title: 'FILE', width: 0 }, ...ROLES.map((r) => ({ title: r.toUpperCase(), width: 9 }))];
-  const offset = s.ui.offset.migrations;
-  const names = migrationFileNames(s);
+  const offset = s.offset;
+  const names = migrationFileNames(s.migrations);
   const rows: TableRow[] = names.slice(offset, offset + listRows(box)).map((name) => ({
     key: name,
     cells: [name, ...ROLES.map((r) => stateOf(r, name) ?? '-')],
@@ -57,7 +61,7 @@ export function MigrationsPanel({ s, box, focused }: { s: DashboardState; box: P
   return (
     <Panel number={4} title="Migrations" box={box} focused={focused}>
       <Box flexDirection="column" flexGrow={1}>
-        <Table columns={columns} rows={rows} width={width} selected={s.ui.cursor.migrations - offset} focused={focused} />
+        <Table columns={columns} rows={rows} width={width} selected={s.cursor - offset} focused={focused} />
       </Box>
       <Text color={problem || bad ? theme.color.error : theme.color.muted} wrap="truncate">
         {problem ?? summary}

@@ -1,5 +1,5 @@
 import type { ConflictRow } from '../../status/sync-state.js';
-import type { PassReport } from '../../sync/engine.js';
+import type { PassReport } from '../../status/types.js';
 
 /**
  * What the screen can ask of the rest of cesar. The real implementation drives the scheduler and

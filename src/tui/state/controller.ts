@@ -1,6 +1,6 @@
 import { isCesarError } from '../../errors.js';
 import { redactError } from '../../config/redact.js';
-import type { PassReport } from '../../sync/engine.js';
+import type { PassReport } from '../../status/types.js';
 import { commandFor, type CommandId, type KeyPress, type Mode } from '../keys/commands.js';
 import { plural } from '../format/text.js';
 import { computeLayout, listRows } from '../layout.js';
@@ -32,16 +32,16 @@ export function listLength(s: DashboardState, panel: PanelId): number {
     case 'conflicts':
       return s.conflicts.rows.length;
     case 'migrations':
-      return migrationFileNames(s).length;
+      return migrationFileNames(s.migrations).length;
     case 'events':
       return s.events.length;
   }
 }
 
 /** Every migration file name known on either database, sorted. */
-export function migrationFileNames(s: DashboardState): string[] {
+export function migrationFileNames(migrations: DashboardState['migrations']): string[] {
   const names = new Set<string>();
-  for (const m of Object.values(s.migrations.byRole)) if (m && 'files' in m) for (const f of m.files) names.add(f.name);
+  for (const m of Object.values(migrations.byRole)) if (m && 'files' in m) for (const f of m.files) names.add(f.name);
   return [...names].sort();
 }
 

@@ -1,9 +1,8 @@
 import type { ReadSource } from '../../config/priority.js';
 import type { Environment, Role } from '../../config/types.js';
-import type { MigrationStatus } from '../../status/migrations.js';
-import type { ConflictRow } from '../../status/sync-state.js';
-import type { PassReport } from '../../sync/engine.js';
-import type { SchedulerStatus } from '../../sync/scheduler.js';
+import type { AgentSort, AgentsData, ConflictRow, MigrationStatus, PassReport, SchedulerStatus, SyncRow } from '../../status/types.js';
+
+export { AGENT_SORTS, type AgentRow, type AgentSort, type AgentsData, type Agreement, type SyncRow } from '../../status/types.js';
 
 /** The five panels, in Tab and digit order. */
 export const PANELS = ['agents', 'sync', 'conflicts', 'migrations', 'events'] as const;
@@ -38,49 +37,10 @@ export interface HeaderData {
   api: string | null;
 }
 
-/** Whether the other database holds the same version of an agent. */
-export type Agreement = 'same' | 'differs' | 'missing' | 'unknown';
 
-/** One row of the agents panel. */
-export interface AgentRow {
-  id: string;
-  name: string;
-  type: string;
-  status: string;
-  updatedAt: string;
-  agree: Agreement;
-}
 
-export const AGENT_SORTS = ['name', 'type', 'status', 'updated'] as const;
-export type AgentSort = (typeof AGENT_SORTS)[number];
 
-/** The visible page of agents, as read from the database that serves reads. */
-export interface AgentsData {
-  role: Role | null;
-  rows: AgentRow[];
-  /** Offset of rows[0] in the sorted, filtered list. */
-  offset: number;
-  /** Matching agents, counted up to a cap (see `capped`). */
-  total: number;
-  /** True when there are more than `total` (counting stopped at the cap). */
-  capped: boolean;
-  error: string | null;
-}
 
-/** One synced table in the sync panel. */
-export interface SyncRow {
-  table: string;
-  /** Worst of the two directions; 'never' before the first pass. */
-  status: 'idle' | 'running' | 'ok' | 'error' | 'drift' | 'never';
-  lastSyncAt: string | null;
-  /** Rows applied to the cloud / to local in the table's last pass. */
-  up: number;
-  down: number;
-  /** Age of the oldest unsynced change, worst direction; null when unknown. */
-  lagSeconds: number | null;
-  conflicts: number;
-  lastError: string | null;
-}
 
 /** Each migration file on each database. */
 export interface MigrationsData {

@@ -6,6 +6,7 @@ import { Controller } from '../../../src/tui/state/controller.js';
 import { initialState } from '../../../src/tui/state/initial.js';
 import { DashboardStore } from '../../../src/tui/state/store.js';
 import type { DashboardState } from '../../../src/tui/state/types.js';
+import { shareInkCaches } from '../../../src/tui/ink-caches.js';
 import { ThemeProvider } from '../../../src/tui/theme/context.js';
 import { themeFor } from '../../../src/tui/theme/theme.js';
 import type { PassReport } from '../../../src/sync/engine.js';
@@ -45,9 +46,9 @@ export function fixtureState(columns = 100, rows = 40): DashboardState {
       error: null,
       spark: [0, 0, 3, 5, 1],
       rows: [
-        { table: 'agents', status: 'ok', lastSyncAt: db(NOW - 5000), up: 3, down: 1, lagSeconds: 0.2, conflicts: 2, lastError: null },
-        { table: 'memories', status: 'error', lastSyncAt: db(NOW - 5000), up: 0, down: 0, lagSeconds: 125, conflicts: 0, lastError: 'up: relation "memories" does not exist' },
-        { table: 'tasks', status: 'never', lastSyncAt: null, up: 0, down: 0, lagSeconds: null, conflicts: 0, lastError: null },
+        { table: 'agents', status: 'ok', lastSyncAt: db(NOW - 5000), up: 3, down: 1, lagSeconds: 0.2, conflicts: 2, parked: 0, lastError: null },
+        { table: 'memories', status: 'error', lastSyncAt: db(NOW - 5000), up: 0, down: 0, lagSeconds: 125, conflicts: 0, parked: 2, lastError: 'up: relation "memories" does not exist' },
+        { table: 'tasks', status: 'never', lastSyncAt: null, up: 0, down: 0, lagSeconds: null, conflicts: 0, parked: 0, lastError: null },
       ],
     },
     tableSpark: { agents: [0, 1, 4] },
@@ -126,6 +127,9 @@ export function plain(text: string | undefined): string {
 
 /** Listeners attach in effects: give them a turn before and after input. */
 export const tick = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// as the dashboard runs: Ink's line caches kept across frames (every frame below is drawn with them)
+await shareInkCaches();
 
 /** Renders the dashboard on a fixture state with fake actions. */
 export function setup(options: { state?: DashboardState; readonly?: boolean; env?: NodeJS.ProcessEnv } = {}) {

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { agreement, containsPattern, countSql, pageSql } from '../../../src/tui/data/agents.js';
-import { buildSyncRows } from '../../../src/tui/data/sync-rows.js';
+import { agreement, containsPattern, countSql, pageSql } from '../../../src/status/agents.js';
+import { buildSyncRows } from '../../../src/status/sync-rows.js';
 import { Buckets, sparkline } from '../../../src/tui/format/sparkline.js';
 import { fit, row } from '../../../src/tui/format/text.js';
 import { lag, latency, parseTime, span, steadyLatency } from '../../../src/tui/format/time.js';
@@ -41,6 +41,9 @@ describe('time', () => {
     // jitter within 30 % keeps the shown value, so an idle screen does not redraw
     expect(steadyLatency(10, 12)).toBe(10);
     expect(steadyLatency(10, 20)).toBe(20);
+    // a loaded machine adds a millisecond or two to a loopback round trip: not worth a redraw
+    expect(steadyLatency(0.4, 4.9)).toBe(0.4);
+    expect(steadyLatency(0.4, 5.5)).toBe(5.5);
   });
 });
 
@@ -117,7 +120,7 @@ describe('sync rows', () => {
     lastErrorAt: null,
     ...over,
   });
-  it('merges both directions: worse status, later pass, rows each way, all conflicts, the error', () => {
+  it('merges both directions: worse status, later pass, rows each way, all conflicts, parked rows, the error', () => {
     const rows = buildSyncRows(
       ['agents', 'memories'],
       [
@@ -125,10 +128,11 @@ describe('sync rows', () => {
         state({ direction: 'down', status: 'error', lastSyncAt: '2025-01-01 00:00:05+00', lastError: 'boom', lastErrorAt: '2025-01-01 00:00:05+00', last: { ...state({}).last, applied: 1 }, total: { ...state({}).total, conflicts: 1 } }),
       ],
       new Map([['agents', 12]]),
+      new Map([['agents', 4]]),
     );
     expect(rows).toEqual([
-      { table: 'agents', status: 'error', lastSyncAt: '2025-01-01 00:00:05+00', up: 3, down: 1, lagSeconds: 12, conflicts: 3, lastError: 'down: boom' },
-      { table: 'memories', status: 'never', lastSyncAt: null, up: 0, down: 0, lagSeconds: null, conflicts: 0, lastError: null },
+      { table: 'agents', status: 'error', lastSyncAt: '2025-01-01 00:00:05+00', up: 3, down: 1, lagSeconds: 12, conflicts: 3, parked: 4, lastError: 'down: boom' },
+      { table: 'memories', status: 'never', lastSyncAt: null, up: 0, down: 0, lagSeconds: null, conflicts: 0, parked: 0, lastError: null },
     ]);
   });
 });

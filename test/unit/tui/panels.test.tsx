@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanup } from 'ink-testing-library';
-import { fixtureState, NOW, setup, tick } from './fixtures.js';
+import { fixtureState, NOW, plain, setup, tick } from './fixtures.js';
 
 afterEach(() => cleanup());
 
@@ -75,11 +75,26 @@ describe('panels', () => {
       s.ui.cursor.sync = 1;
     });
     expect(f).toContain('2 Sync');
-    expect(f).toMatch(/agents\s+ok\s+\S+\s+3\s+1\s+0s\s+2/);
-    expect(f).toMatch(/memories\s+error\s+\S+\s+0\s+0\s+2m\s+0/);
-    expect(f).toMatch(/tasks\s+never\s+-\s+0\s+0\s+-\s+0/);
+    expect(f).toMatch(/agents\s+ok\s+\S+\s+3\s+1\s+0s\s+2\s+0/);
+    expect(f).toMatch(/memories\s+error\s+\S+\s+0\s+0\s+2m\s+0\s+2/);
+    expect(f).toMatch(/tasks\s+never\s+-\s+0\s+0\s+-\s+0\s+0/);
+    expect(f).toContain('PARKED');
     expect(f).toContain('memories: up: relation "memories" does not exist');
     expect(f).toContain('9 rows/5m');
+  });
+
+  it('sync: rows parked in sync_errors, in total and for the selected table', () => {
+    const total = focused('sync');
+    expect(total).toContain('2 rows parked in sync_errors: memories 2 · cesar status lists them');
+    const one = focused('sync', (s) => {
+      s.ui.cursor.sync = 1;
+      s.sync.rows[1]!.lastError = null;
+    });
+    expect(one).toContain('memories: 2 rows parked in sync_errors, retried every pass');
+    // too narrow for the column (the wide layout's half panel): the footer still says it
+    const wide = plain(setup({ state: fixtureState(120, 40) }).frame());
+    expect(wide).not.toContain('PARKED');
+    expect(wide).toContain('2 rows parked in sync_errors');
   });
 
   it('conflicts: the latest ones with table, row, winner and why', () => {

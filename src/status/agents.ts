@@ -1,8 +1,8 @@
-import { redactError } from '../../config/redact.js';
-import type { Role } from '../../config/types.js';
-import type { Queryable } from '../../db/pool.js';
-import { compareTs } from '../../sync/timestamps.js';
-import type { AgentRow, AgentSort, AgentsData, Agreement } from '../state/types.js';
+import { redactError } from '../config/redact.js';
+import type { Role } from '../config/types.js';
+import type { Queryable } from '../db/pool.js';
+import { compareTs } from '../sync/timestamps.js';
+import type { AgentRow, AgentSort, AgentsData, Agreement } from './types.js';
 
 /** Counting stops here: "10000+" costs the same on a million agents as on ten thousand. */
 export const COUNT_CAP = 10_000;
@@ -95,5 +95,28 @@ export async function readAgentsPage(role: Role, read: Queryable, other: Queryab
     return { role, rows: out, offset: q.offset, total: Math.min(n, COUNT_CAP), capped: n > COUNT_CAP, error: null };
   } catch (err) {
     return { role, rows: [], offset: q.offset, total: 0, capped: false, error: `agents on ${role}: ${redactError(err)}` };
+  }
+}
+
+/**
+ * A fingerprint of the agents on both sides: the newest `updated_at` of each (one probe of the
+ * `(updated_at, id)` index each, whatever the table's size). Every write sets `updated_at`, so an
+ * unchanged fingerprint means the visible page need not be read again. Not seen this way: a row
+ * hard-deleted, or one committed late with an older stamp; the poller's periodic full read covers
+ * those. Null when it cannot be read (the page read then shows why).
+ */
+export async function agentsFingerprint(role: Role, dbs: Partial<Record<Role, Queryable>>): Promise<string | null> {
+  try {
+    const sides = await Promise.all(
+      (['local', 'cloud'] as const).map(async (r) => {
+        const db = dbs[r];
+        if (!db) return '-';
+        const { rows } = await db.query<{ m: string | null }>('SELECT max(updated_at)::text AS m FROM agents');
+        return rows[0]?.m ?? 'empty';
+      }),
+    );
+    return `${role} ${sides.join(' ')}`;
+  } catch {
+    return null;
   }
 }

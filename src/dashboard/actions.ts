@@ -1,12 +1,12 @@
-import type { Background } from '../../background.js';
-import { ROLES } from '../../config/types.js';
-import { CesarError } from '../../errors.js';
-import { defaultMigrationsDir, readMigrationFiles, runMigrations, type RunResult } from '../../migrations/index.js';
-import type { Runtime } from '../../runtime.js';
-import { readConflict } from '../../status/sync-state.js';
-import { redactError } from '../../config/redact.js';
-import type { DashboardActions } from '../state/actions.js';
-import type { Poller } from './poller.js';
+import type { Background } from '../background.js';
+import { ROLES } from '../config/types.js';
+import { CesarError } from '../errors.js';
+import { defaultMigrationsDir, readMigrationFiles, runMigrations, type RunResult } from '../migrations/index.js';
+import type { Runtime } from '../runtime.js';
+import type { LiveSource } from '../status/live.js';
+import { redactError } from '../config/redact.js';
+import type { DashboardActions } from '../tui/state/actions.js';
+import type { Poller } from '../tui/data/poller.js';
 
 /** One database's migration run in a few words. */
 export function migrationOutcome(role: string, r: RunResult): string {
@@ -16,7 +16,7 @@ export function migrationOutcome(role: string, r: RunResult): string {
 }
 
 /** The dashboard's actions on the real scheduler and databases. */
-export function realActions(deps: { rt: Runtime; background: () => Background | null; poller: Poller; quit: (code: number) => void }): DashboardActions {
+export function realActions(deps: { rt: Runtime; source: LiveSource; background: () => Background | null; poller: Poller; quit: (code: number) => void }): DashboardActions {
   const bg = (): Background => {
     const b = deps.background();
     if (!b) throw new CesarError('STARTING', 'the sync scheduler is still starting (the embedded demo applies its migrations first); try again in a moment');
@@ -51,7 +51,7 @@ export function realActions(deps: { rt: Runtime; background: () => Background | 
       deps.poller.refresh(what);
     },
     readConflict(id) {
-      return readConflict(deps.rt.db('local'), id);
+      return deps.source.conflict(id);
     },
     setRefreshMs(ms) {
       deps.poller.setInterval(ms);

@@ -3,17 +3,20 @@ import { startBackground } from '../background.js';
 import { redactError } from '../config/redact.js';
 import type { CommandContext } from '../commands/types.js';
 import { EXIT, isCesarError } from '../errors.js';
-import { realActions } from './data/actions.js';
-import { wireBus } from './data/bus.js';
-import { Poller } from './data/poller.js';
+import { LiveSource } from '../status/live.js';
+import { realActions } from './actions.js';
+import { wireBus } from '../tui/data/bus.js';
+import { Poller } from '../tui/data/poller.js';
+import { wireScheduler } from '../tui/data/scheduler.js';
+import { shareInkCaches } from '../tui/ink-caches.js';
 import { logFileSetting } from '../commands/logging.js';
 import { defaultDashboardLog, openDashboardLog, type DashboardLog } from './log.js';
-import { mountApp } from './mount.js';
-import { Controller } from './state/controller.js';
-import { initialState } from './state/initial.js';
-import { DashboardStore, startClock } from './state/store.js';
-import { anchorFrames, onCrash, onSignals, Screen } from './terminal.js';
-import { themeFor } from './theme/theme.js';
+import { mountApp } from '../tui/mount.js';
+import { Controller } from '../tui/state/controller.js';
+import { initialState } from '../tui/state/initial.js';
+import { DashboardStore, startClock } from '../tui/state/store.js';
+import { anchorFrames, onCrash, onSignals, Screen } from '../tui/terminal.js';
+import { themeFor } from '../tui/theme/theme.js';
 
 /** How the dashboard was asked to run. */
 export interface DashboardOptions {
@@ -76,15 +79,17 @@ export async function runDashboard(ctx: CommandContext, opts: DashboardOptions):
   const store = new DashboardStore(
     initialState({ environment: rt.config.environment, embedded: rt.config.embedded, readonly: opts.readonly, refreshMs: opts.refreshMs, columns: io.stdout.columns || 80, rows: io.stdout.rows || 24 }),
   );
-  const poller = new Poller(rt, store);
+  const source = new LiveSource(rt);
+  const poller = new Poller(source, store);
   let bg: Background | null = null;
 
   let finish!: (outcome: { code: number } | { error: unknown }) => void;
   const ended = new Promise<{ code: number } | { error: unknown }>((resolve) => (finish = resolve));
-  const actions = realActions({ rt, background: () => bg, poller, quit: (code) => finish({ code }) });
+  const actions = realActions({ rt, source, background: () => bg, poller, quit: (code) => finish({ code }) });
   const controller = new Controller(store, actions, opts.readonly);
   if (opts.readonly) controller.say('read-only: no background sync, no API; sync, dry-run, migrate and pause are off', 'warn');
 
+  await shareInkCaches();
   const screen = new Screen(io.stdin, io.stdout);
   // a hung-up terminal (SIGHUP, dropped SSH link) makes reads and writes fail with EIO: that must
   // end the session cleanly (lease released, databases closed), not crash it
@@ -103,9 +108,13 @@ export async function runDashboard(ctx: CommandContext, opts: DashboardOptions):
   // --readonly observes only: no passes (they write to both databases), no demo writes, no
   // migrations, no API (its POST endpoints start work); the screen still polls and shows everything
   const background = opts.readonly ? { start: false, demo: false, migrate: false, api: false as const } : { demo: rt.config.embedded || opts.demo };
+  let ending = false;
+  let unscheduler = null as (() => void) | null;
   const starting = startBackground(rt, background).then(
     (b) => {
       bg = b;
+      // the scheduler announces its status changes: the header follows them, nothing polls it
+      if (!ending) unscheduler = wireScheduler(b.scheduler, store);
       const api = apiText(b);
       store.update((s) => ({ ...s, header: { ...s.header, api } }));
       return b;
@@ -117,20 +126,9 @@ export async function runDashboard(ctx: CommandContext, opts: DashboardOptions):
       return null;
     },
   );
-  // the scheduler lives in memory: poll its status for the header (cheap, no database). The
-  // critical tables are passed twice a second in a few ms each: "running" shows only for a pass
-  // that has lasted a second, or the header would blink (and write) at every poll.
-  let runningSince: number | null = null;
-  const status = setInterval(() => {
-    const raw = bg?.scheduler.status() ?? null;
-    if (!raw) return;
-    runningSince = raw.running ? (runningSince ?? Date.now()) : null;
-    const st = { ...raw, running: runningSince !== null && Date.now() - runningSince >= 1000 };
-    if (JSON.stringify(st) !== JSON.stringify(store.get().scheduler)) store.update((s) => ({ ...s, scheduler: st }));
-  }, 250);
-
   const outcome = await ended;
-  clearInterval(status);
+  ending = true;
+  unscheduler?.();
   app.unmount();
   unanchor();
   screen.restore();

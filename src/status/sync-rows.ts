@@ -1,20 +1,25 @@
-import type { Role } from '../../config/types.js';
-import type { Queryable } from '../../db/pool.js';
-import { tableLagSeconds } from '../../status/lag.js';
-import type { SyncStateRow } from '../../status/sync-state.js';
-import type { TableState } from '../../sync/state.js';
-import type { SyncRow } from '../state/types.js';
+import type { Role } from '../config/types.js';
+import type { Queryable } from '../db/pool.js';
+import { tableLagSeconds } from './lag.js';
+import type { SyncStateRow } from './sync-state.js';
+import type { TableState } from '../sync/state.js';
+import type { SyncRow } from './types.js';
 
 const SEVERITY: Record<SyncRow['status'], number> = { error: 5, drift: 4, running: 3, ok: 2, idle: 1, never: 0 };
 
 /**
  * One row per table from sync_state's two directions (pure): the worse status, the later pass,
- * rows applied each way in the last pass, total conflicts, the latest error.
+ * rows applied each way in the last pass, total conflicts, rows parked in sync_errors, the latest error.
  */
-export function buildSyncRows(tables: readonly string[], states: readonly SyncStateRow[], lags: ReadonlyMap<string, number | null> = new Map()): SyncRow[] {
+export function buildSyncRows(
+  tables: readonly string[],
+  states: readonly SyncStateRow[],
+  lags: ReadonlyMap<string, number | null> = new Map(),
+  parked: ReadonlyMap<string, number> = new Map(),
+): SyncRow[] {
   const byTable = new Map<string, SyncStateRow[]>();
   for (const st of states) byTable.set(st.table, [...(byTable.get(st.table) ?? []), st]);
-  const names = [...new Set([...tables, ...byTable.keys()])].sort();
+  const names = [...new Set([...tables, ...byTable.keys(), ...parked.keys()])].sort();
   return names.map((table) => {
     const dirs = byTable.get(table) ?? [];
     const up = dirs.find((d) => d.direction === 'up');
@@ -31,6 +36,7 @@ export function buildSyncRows(tables: readonly string[], states: readonly SyncSt
       down: down?.last.applied ?? 0,
       lagSeconds: lags.has(table) ? lags.get(table)! : null,
       conflicts: dirs.reduce((a, d) => a + d.total.conflicts, 0),
+      parked: parked.get(table) ?? 0,
       lastError: errored ? `${errored.direction}: ${errored.lastError}` : null,
     };
   });
